@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/buildpacks/libcnb/v2"
+	"github.com/paketo-buildpacks/libpak/v2/log"
+)
+
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		dirs  []string
+		pass  bool
+		log   string
+	}{
+		{name: "go.mod at root", files: map[string]string{"go.mod": "module m\n"}, pass: true},
+		{name: "no go.mod", files: map[string]string{"main.go": "package main\n"}, log: "no go.mod in "},
+		{name: "go.mod only in subdir", files: map[string]string{"sub/go.mod": "module m\n"}, log: "no go.mod in "},
+		{name: "go.mod is a directory", dirs: []string{"go.mod"}, log: "no go.mod in "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, content := range tt.files {
+				writeFile(t, filepath.Join(dir, name), content)
+			}
+			for _, d := range tt.dirs {
+				if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var buf bytes.Buffer
+			res, err := Detector{Logger: log.NewPaketoLogger(&buf)}.Detect(libcnb.DetectContext{ApplicationPath: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Pass != tt.pass {
+				t.Fatalf("pass = %v, want %v", res.Pass, tt.pass)
+			}
+			if tt.pass {
+				if len(res.Plans) != 1 || res.Plans[0].Provides[0].Name != "go" || res.Plans[0].Requires[0].Name != "go" {
+					t.Errorf("plans = %+v", res.Plans)
+				}
+			}
+			if !strings.Contains(buf.String(), tt.log) || (tt.log != "" && !strings.Contains(buf.String(), dir)) {
+				t.Errorf("log %q does not mention %q and the dir", buf.String(), tt.log)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

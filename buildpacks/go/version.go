@@ -1,0 +1,244 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/modfile"
+)
+
+// goVersion is a Go release version: 1.25.4, 1.26rc1, or a release line 1.25 (hasPatch false).
+type goVersion struct {
+	Major, Minor, Patch int
+	HasPatch            bool
+	Pre                 string // "rc1", "beta2"; empty for releases
+}
+
+var goVersionRE = regexp.MustCompile(`^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?((?:rc|beta)\d+)?$`)
+
+func parseGoVersion(s string) (goVersion, bool) {
+	m := goVersionRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return goVersion{}, false
+	}
+	var v goVersion
+	v.Major, _ = strconv.Atoi(m[1])
+	v.Minor, _ = strconv.Atoi(m[2])
+	if m[3] != "" {
+		if m[4] != "" { // 1.2.3rc1 is not a Go version
+			return goVersion{}, false
+		}
+		v.Patch, _ = strconv.Atoi(m[3])
+		v.HasPatch = true
+	}
+	v.Pre = m[4]
+	return v, true
+}
+
+// String renders the version the way the go command names it (without "go").
+func (v goVersion) String() string {
+	switch {
+	case v.Pre != "":
+		return fmt.Sprintf("%d.%d%s", v.Major, v.Minor, v.Pre)
+	case v.HasPatch:
+		return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
+	default:
+		return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+	}
+}
+
+// exact reports whether v names one toolchain (1.25.4, 1.26rc1), not a release line.
+func (v goVersion) exact() bool { return v.HasPatch || v.Pre != "" }
+
+// compare orders versions: 1.25 (line) < 1.25rc1 < 1.25.0 < 1.25.1.
+func (v goVersion) compare(o goVersion) int {
+	if c := cmpInt(v.Major, o.Major); c != 0 {
+		return c
+	}
+	if c := cmpInt(v.Minor, o.Minor); c != 0 {
+		return c
+	}
+	if c := cmpInt(v.rank(), o.rank()); c != 0 {
+		return c
+	}
+	if v.Pre != o.Pre {
+		return comparePre(v.Pre, o.Pre)
+	}
+	return cmpInt(v.Patch, o.Patch)
+}
+
+func (v goVersion) rank() int {
+	switch {
+	case v.Pre != "":
+		return 1
+	case v.HasPatch:
+		return 2
+	}
+	return 0
+}
+
+func comparePre(a, b string) int {
+	kind := func(s string) (int, int) {
+		for i, p := range []string{"beta", "rc"} {
+			if strings.HasPrefix(s, p) {
+				n, _ := strconv.Atoi(s[len(p):])
+				return i, n
+			}
+		}
+		return -1, 0
+	}
+	ak, an := kind(a)
+	bk, bn := kind(b)
+	if c := cmpInt(ak, bk); c != 0 {
+		return c
+	}
+	return cmpInt(an, bn)
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+type matchKind int
+
+const (
+	matchExact   matchKind = iota // exactly this toolchain
+	matchLine                     // any patch release of Major.Minor
+	matchAtLeast                  // any release >= Major.Minor.0
+)
+
+// versionRequest is what the app asks for and why.
+type versionRequest struct {
+	Version goVersion
+	Kind    matchKind
+	Source  string // human readable reason, e.g. "BP_GO_VERSION=1.25" or "go.mod toolchain directive"
+}
+
+// satisfiedBy reports whether toolchain version have fulfils the request.
+func (r versionRequest) satisfiedBy(have goVersion) bool {
+	switch r.Kind {
+	case matchExact:
+		return have.compare(r.Version) == 0
+	case matchLine:
+		return have.Major == r.Version.Major && have.Minor == r.Version.Minor && have.Pre == "" && have.HasPatch
+	case matchAtLeast:
+		return have.Pre == "" && have.HasPatch && have.compare(goVersion{Major: r.Version.Major, Minor: r.Version.Minor, HasPatch: true}) >= 0
+	}
+	return false
+}
+
+func (r versionRequest) String() string {
+	switch r.Kind {
+	case matchLine:
+		return fmt.Sprintf("latest %s.x (%s)", r.Version, r.Source)
+	case matchAtLeast:
+		return fmt.Sprintf(">= %s.0 (%s)", r.Version, r.Source)
+	}
+	return fmt.Sprintf("%s (%s)", r.Version, r.Source)
+}
+
+// goModInfo is what the buildpack needs from go.mod.
+type goModInfo struct {
+	ModulePath string
+	Go         string // go directive, "" if absent
+	Toolchain  string // toolchain directive without "go", "" if absent or "default"
+}
+
+func readGoMod(appDir string) (goModInfo, error) {
+	path := filepath.Join(appDir, "go.mod")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return goModInfo{}, fmt.Errorf("unable to read %s: %w", path, err)
+	}
+	return parseGoMod(path, data)
+}
+
+func parseGoMod(path string, data []byte) (goModInfo, error) {
+	f, err := modfile.Parse(path, data, nil)
+	if err != nil {
+		return goModInfo{}, fmt.Errorf("unable to parse %s: %w", path, err)
+	}
+	var info goModInfo
+	if f.Module != nil {
+		info.ModulePath = f.Module.Mod.Path
+	}
+	if f.Go != nil {
+		info.Go = f.Go.Version
+	}
+	if f.Toolchain != nil && f.Toolchain.Name != "default" {
+		info.Toolchain = strings.TrimPrefix(f.Toolchain.Name, "go")
+	}
+	return info, nil
+}
+
+// selectVersion decides which Go the build needs: BP_GO_VERSION, else go.mod's toolchain
+// directive, else its go directive. ok is false when nothing asks for a version (any Go will do).
+func selectVersion(goModPath string, mod goModInfo, bpGoVersion string) (req versionRequest, ok bool, err error) {
+	if s := strings.TrimSpace(bpGoVersion); s != "" {
+		v, valid := parseGoVersion(s)
+		if !valid {
+			return versionRequest{}, false, fmt.Errorf("BP_GO_VERSION=%q is not a Go version: use 1.X.Y (exact) or 1.X (latest patch release)", bpGoVersion)
+		}
+		kind := matchExact
+		if !v.exact() {
+			kind = matchLine
+		}
+		return versionRequest{Version: v, Kind: kind, Source: "BP_GO_VERSION=" + s}, true, nil
+	}
+	if mod.Toolchain != "" {
+		v, valid := parseGoVersion(mod.Toolchain)
+		if !valid || !v.exact() {
+			return versionRequest{}, false, fmt.Errorf("%s: toolchain directive %q does not name a Go release (want go1.X.Y)", goModPath, "go"+mod.Toolchain)
+		}
+		return versionRequest{Version: v, Kind: matchExact, Source: "go.mod toolchain directive"}, true, nil
+	}
+	if mod.Go != "" {
+		v, valid := parseGoVersion(mod.Go)
+		if !valid {
+			return versionRequest{}, false, fmt.Errorf("%s: go directive %q is not a Go version", goModPath, mod.Go)
+		}
+		if v.exact() {
+			return versionRequest{Version: v, Kind: matchExact, Source: "go.mod go directive"}, true, nil
+		}
+		return versionRequest{Version: v, Kind: matchAtLeast, Source: "go.mod go directive"}, true, nil
+	}
+	return versionRequest{}, false, nil
+}
+
+// pickToolchain chooses the newest listed toolchain that satisfies req. For an at-least request it
+// stays on the requested release line (like the go command does when it switches toolchains).
+// listed holds toolchain names as listed for golang.org/toolchain, e.g. v0.0.1-go1.25.4.linux-amd64.
+func pickToolchain(req versionRequest, listed []string, goos, goarch string) (goVersion, bool) {
+	suffix := "." + goos + "-" + goarch
+	var cands []goVersion
+	for _, l := range listed {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "v0.0.1-go") || !strings.HasSuffix(l, suffix) {
+			continue
+		}
+		v, ok := parseGoVersion(strings.TrimSuffix(strings.TrimPrefix(l, "v0.0.1-go"), suffix))
+		if !ok || !v.exact() {
+			continue
+		}
+		line := versionRequest{Version: goVersion{Major: req.Version.Major, Minor: req.Version.Minor}, Kind: matchLine}
+		if req.satisfiedBy(v) && (req.Kind == matchExact || line.satisfiedBy(v)) {
+			cands = append(cands, v)
+		}
+	}
+	if len(cands) == 0 {
+		return goVersion{}, false
+	}
+	sort.Slice(cands, func(i, j int) bool { return cands[i].compare(cands[j]) > 0 })
+	return cands[0], true
+}

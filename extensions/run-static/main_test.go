@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWithTag(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"distill/run:base", "distill/run:static"},
+		{"distill/run", "distill/run:static"},
+		{"127.0.0.1:5000/distill/run:base", "127.0.0.1:5000/distill/run:static"},
+		{"127.0.0.1:5000/run@sha256:abc", "127.0.0.1:5000/run:static"},
+	} {
+		if got := withTag(tc.in, "static"); got != tc.want {
+			t.Errorf("withTag(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDetect(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files []string
+		want  bool
+	}{
+		{"go module", []string{"go.mod"}, true},
+		{"no go.mod", []string{"main.go"}, false},
+		{"go and node", []string{"go.mod", "package.json"}, false},
+		{"go and python", []string{"go.mod", "requirements.txt"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := detect(dir); got != tc.want {
+				t.Errorf("detect = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

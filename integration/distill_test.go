@@ -1,0 +1,115 @@
+// Package integration builds real apps with the real distill CLI, runs the
+// images in podman (runc) and checks what users would: the app answers on
+// $PORT, the image is small, non-root, shell-free and reproducible.
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+var (
+	distillBin string
+	repoRoot   string
+)
+
+func TestMain(m *testing.M) {
+	_, file, _, _ := runtime.Caller(0)
+	repoRoot = filepath.Dir(filepath.Dir(file))
+	dir, err := os.MkdirTemp("", "distill-it-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	distillBin = filepath.Join(dir, "distill")
+	build := exec.Command("go", "build", "-o", distillBin, "./cmd/distill")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building distill: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// build is one `distill build` run.
+type build struct {
+	stdout, stderr string
+	err            error
+	report         jsonReport
+}
+
+type jsonReport struct {
+	Digest string `json:"digest"`
+	Layers []struct {
+		Name         string   `json:"name"`
+		Compressed   int64    `json:"compressed"`
+		Uncompressed int64    `json:"uncompressed"`
+		Reused       bool     `json:"reused"`
+		Digests      []string `json:"digests"`
+	} `json:"layers"`
+	Total struct {
+		Compressed   int64 `json:"compressed"`
+		Uncompressed int64 `json:"uncompressed"`
+	} `json:"total"`
+}
+
+// distill runs `distill build app args...` with the project's builder and
+// a report file, and decodes the report on success.
+func distill(t *testing.T, app string, args ...string) build {
+	t.Helper()
+	reportFile := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(distillBin, append([]string{"build", app,
+		"--builder", filepath.Join(repoRoot, "builder.toml"), "--report-json", reportFile}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	b := build{err: cmd.Run()}
+	b.stdout, b.stderr = stdout.String(), stderr.String()
+	if b.err == nil {
+		data, err := os.ReadFile(reportFile)
+		if err != nil {
+			t.Fatalf("reading the JSON report: %v\n%s", err, b.stderr)
+		}
+		if err := json.Unmarshal(data, &b.report); err != nil {
+			t.Fatalf("decoding the JSON report: %v", err)
+		}
+	}
+	return b
+}
+
+func (b build) must(t *testing.T) build {
+	t.Helper()
+	if b.err != nil {
+		t.Fatalf("distill build: %v\nstdout:\n%s\nstderr:\n%s", b.err, b.stdout, b.stderr)
+	}
+	return b
+}
+
+// layerDigests maps a report row name to its layer digests.
+func (b build) layerDigests() map[string]string {
+	m := map[string]string{}
+	for _, l := range b.report.Layers {
+		m[l.Name] = strings.Join(l.Digests, ",")
+	}
+	return m
+}
+
+// copyApp copies a sample app into a fresh directory, so each test has its
+// own source and build cache.
+func copyApp(t *testing.T, name string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), name)
+	out, err := exec.Command("cp", "-r", filepath.Join(repoRoot, "samples", name), dst).CombinedOutput()
+	if err != nil {
+		t.Fatalf("copying sample %s: %v: %s", name, err, out)
+	}
+	return dst
+}

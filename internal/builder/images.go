@@ -1,0 +1,101 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/distill-build/distill/internal/image"
+	"github.com/distill-build/distill/internal/stack"
+)
+
+// LabelStackDigest records, on a stack image distill built, the digest of the
+// definition it came from, so a changed stacks/*.toml is rebuilt.
+const LabelStackDigest = "io.distill.stack.definition"
+
+// Images resolves the builder's build and run images: first the stacks
+// defined next to builder.toml (built from Debian packages on first use and
+// kept in the local store), then the store, the daemon and the registry.
+type Images struct {
+	Store     *image.Store
+	StacksDir string
+	Log       io.Writer
+	Options   []image.Option
+}
+
+// Resolve returns the image named ref.
+func (i *Images) Resolve(ctx context.Context, ref string) (v1.Image, error) {
+	if def, err := i.definition(ref); err != nil {
+		return nil, err
+	} else if def != nil {
+		return i.stackImage(ctx, def)
+	}
+	return image.Resolve(ctx, ref, append([]image.Option{image.WithStore(i.Store)}, i.Options...)...)
+}
+
+func (i *Images) definition(ref string) (*stack.Definition, error) {
+	if i.StacksDir == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(i.StacksDir); err != nil {
+		return nil, nil
+	}
+	defs, err := stack.LoadDir(i.StacksDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		if sameRef(d.Ref(), ref) {
+			return d, nil
+		}
+	}
+	return nil, nil
+}
+
+func (i *Images) stackImage(ctx context.Context, def *stack.Definition) (v1.Image, error) {
+	if img, err := i.Store.Get(def.Ref()); err == nil {
+		if cf, err := img.ConfigFile(); err == nil && cf.Config.Labels[LabelStackDigest] == def.Digest() {
+			return img, nil
+		}
+	} else if !errors.Is(err, image.ErrNotFound) {
+		return nil, err
+	}
+	fmt.Fprintf(i.Log, "Building stack image %s from %s (first use; cached afterwards)\n", def.Ref(), filepath.Base(def.File()))
+	img, err := stack.Build(ctx, def, stack.WithProgress(i.Log))
+	if err != nil {
+		return nil, fmt.Errorf("building stack %s from %s: %w", def.Ref(), def.File(), err)
+	}
+	img, err = withLabel(img, LabelStackDigest, def.Digest())
+	if err != nil {
+		return nil, err
+	}
+	if err := i.Store.Put(ctx, def.Ref(), img); err != nil {
+		return nil, err
+	}
+	return i.Store.Get(def.Ref())
+}
+
+func withLabel(img v1.Image, k, v string) (v1.Image, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg := cf.Config
+	if cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	cfg.Labels[k] = v
+	return mutate.Config(img, cfg)
+}
+
+func sameRef(a, b string) bool {
+	na, errA := normalize(a)
+	nb, errB := normalize(b)
+	return errA == nil && errB == nil && na == nb
+}

@@ -1,0 +1,102 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/sandbox"
+)
+
+// BuildResult is what the build phase leaves for export.
+type BuildResult struct {
+	Buildpacks []BuildpackResult
+	Processes  []buildpack.Process
+	Labels     []buildpack.Label
+}
+
+// BuildpackResult is one buildpack's layers.
+type BuildpackResult struct {
+	Desc   *buildpack.Descriptor
+	Dir    string // host layers directory of this buildpack
+	Layers []buildpack.Layer
+}
+
+// builderPhase runs bin/build of each buildpack in the group.
+type builderPhase struct {
+	runner sandbox.Runner
+	dirs   *workDirs
+	mods   Modules
+	env    buildpack.Env
+	target Target
+	uid    int
+	gid    int
+	log    io.Writer
+}
+
+// Build runs the group in order. Layers with build = true contribute their
+// environment to the buildpacks after them.
+func (b *builderPhase) Build(ctx context.Context, det *DetectResult) (*BuildResult, error) {
+	res := &BuildResult{}
+	env := b.env.Clone()
+	procs := map[string]int{}
+	for _, desc := range det.Group {
+		esc := buildpack.EscapedID(desc.Info().ID)
+		layers := filepath.Join(b.dirs.layers, esc)
+		if err := os.MkdirAll(layers, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Chown(layers, b.uid, b.gid); err != nil {
+			return nil, err
+		}
+		plan := filepath.Join(b.dirs.plan, "build-"+esc+".toml")
+		if err := buildpack.WriteTOML(plan, det.Plans[desc.Key()]); err != nil {
+			return nil, err
+		}
+		penv := env.Clone()
+		penv["CNB_PLATFORM_DIR"] = PlatformDir
+		penv["CNB_BUILDPACK_DIR"] = moduleDir(desc)
+		penv["CNB_LAYERS_DIR"] = filepath.Join(LayersDir, esc)
+		penv["CNB_BP_PLAN_PATH"] = filepath.Join(planDir, filepath.Base(plan))
+		penv["CNB_APP_DIR"] = AppDir
+		fmt.Fprintf(b.log, "--- %s %s\n", desc.Info().ID, desc.Info().Version)
+		err := b.runner.Run(ctx, sandbox.Process{
+			Args: []string{filepath.Join(moduleDir(desc), "bin", "build")}, Env: append(penv.List(), b.target.env()...),
+			Dir: AppDir, UID: b.uid, GID: b.gid, Mounts: b.dirs.mountsFor(b.mods), Stdout: b.log, Stderr: b.log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("buildpack %s failed: %w", desc.Key(), err)
+		}
+		ls, err := buildpack.ReadLayers(layers)
+		if err != nil {
+			return nil, err
+		}
+		launch, err := buildpack.ReadLaunch(layers)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			if l.Types.Build {
+				if err := env.AddLayer(l.Path, filepath.Join(LayersDir, esc, l.Name), buildpack.PhaseBuild); err != nil {
+					return nil, err
+				}
+			}
+		}
+		res.Buildpacks = append(res.Buildpacks, BuildpackResult{Desc: desc, Dir: layers, Layers: ls})
+		// A later buildpack's process of the same type replaces an earlier one.
+		for _, p := range launch.Processes {
+			p.BuildpackID = desc.Info().ID
+			if i, ok := procs[p.Type]; ok {
+				res.Processes[i] = p
+				continue
+			}
+			procs[p.Type] = len(res.Processes)
+			res.Processes = append(res.Processes, p)
+		}
+		res.Labels = append(res.Labels, launch.Labels...)
+	}
+	return res, nil
+}

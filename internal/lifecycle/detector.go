@@ -1,0 +1,264 @@
+package lifecycle
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/sandbox"
+)
+
+// detectExitFail is the exit code of a bin/detect that does not apply.
+const detectExitFail = 100
+
+// DetectResult is a group that passed detection, with each member's
+// resolved build plan.
+type DetectResult struct {
+	Group      []*buildpack.Descriptor
+	Extensions []*buildpack.Descriptor
+	Plans      map[string]buildpack.BuildpackPlan // by buildpack key
+}
+
+// detectOutcome is what one bin/detect run produced.
+type detectOutcome struct {
+	desc   *buildpack.Descriptor
+	ref    buildpack.Ref
+	passed bool
+	plan   buildpack.DetectPlan
+	output string
+	err    error
+}
+
+// NoGroupError reports that no order group passed, with each buildpack's output.
+type NoGroupError struct {
+	Outcomes []detectOutcome
+}
+
+func (e *NoGroupError) Error() string {
+	var b strings.Builder
+	b.WriteString("no buildpack group passed detection; this source tree is not an app the builder knows:")
+	seen := map[string]bool{}
+	for _, o := range e.Outcomes {
+		if seen[o.desc.Key()] {
+			continue
+		}
+		seen[o.desc.Key()] = true
+		status := "fail"
+		switch {
+		case o.err != nil:
+			status = "error: " + o.err.Error()
+		case o.passed:
+			status = "pass"
+		}
+		fmt.Fprintf(&b, "\n  %s (%s)", o.desc.Key(), status)
+		if out := strings.TrimSpace(o.output); out != "" && !o.passed {
+			fmt.Fprintf(&b, "\n    %s", strings.ReplaceAll(out, "\n", "\n    "))
+		}
+	}
+	return b.String()
+}
+
+// detector runs bin/detect for the builder's order.
+type detector struct {
+	runner  sandbox.Runner
+	dirs    *workDirs
+	mods    Modules
+	env     buildpack.Env
+	target  Target
+	uid     int
+	gid     int
+	outcome map[string]*detectOutcome // memoised by key: a buildpack in several groups runs once
+}
+
+// Detect tries the order's groups in turn and returns the first that passes
+// with a resolvable plan. Extensions in orderExt run first; those that pass
+// join the result.
+func (d *detector) Detect(ctx context.Context, order, orderExt buildpack.Order) (*DetectResult, error) {
+	d.outcome = map[string]*detectOutcome{}
+	var exts []*buildpack.Descriptor
+	for _, g := range orderExt {
+		for _, ref := range g.Group {
+			o, err := d.run(ctx, ref, true)
+			if err != nil {
+				return nil, err
+			}
+			if o.passed {
+				exts = append(exts, o.desc)
+			}
+		}
+	}
+	var all []detectOutcome
+	for _, g := range order {
+		var outcomes []*detectOutcome
+		failed := false
+		for _, ref := range g.Group {
+			o, err := d.run(ctx, ref, false)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, *o)
+			if !o.passed && !ref.Optional {
+				failed = true
+				break
+			}
+			if o.passed {
+				outcomes = append(outcomes, o)
+			}
+		}
+		if failed {
+			continue
+		}
+		group, plans, ok := resolve(outcomes)
+		if !ok {
+			continue
+		}
+		return &DetectResult{Group: group, Extensions: exts, Plans: plans}, nil
+	}
+	return nil, &NoGroupError{Outcomes: all}
+}
+
+func (d *detector) run(ctx context.Context, ref buildpack.Ref, extension bool) (*detectOutcome, error) {
+	desc, err := d.mods.Lookup(ref, extension)
+	if err != nil {
+		return nil, err
+	}
+	if o, ok := d.outcome[desc.Key()]; ok {
+		o.ref = ref
+		return o, nil
+	}
+	o := &detectOutcome{desc: desc, ref: ref}
+	d.outcome[desc.Key()] = o
+
+	planHost := filepath.Join(d.dirs.plan, "detect-"+buildpack.EscapedID(desc.Info().ID)+".toml")
+	if err := writeOwned(planHost, nil, d.uid, d.gid); err != nil {
+		return nil, err
+	}
+	env := d.env.Clone()
+	for k, v := range map[string]string{
+		"CNB_PLATFORM_DIR": PlatformDir, "CNB_BUILD_PLAN_PATH": filepath.Join(planDir, filepath.Base(planHost)),
+		"CNB_BUILDPACK_DIR": moduleDir(desc), "CNB_EXTENSION_DIR": moduleDir(desc), "CNB_APP_DIR": AppDir,
+	} {
+		env[k] = v
+	}
+	var out bytes.Buffer
+	err = d.runner.Run(ctx, sandbox.Process{
+		Args: []string{filepath.Join(moduleDir(desc), "bin", "detect")}, Env: append(env.List(), d.target.env()...),
+		Dir: AppDir, UID: d.uid, GID: d.gid, Mounts: d.dirs.mountsFor(d.mods), Stdout: &out, Stderr: &out,
+	})
+	o.output = out.String()
+	var exit *sandbox.ExitError
+	switch {
+	case err == nil:
+		o.passed = true
+		if _, err := toml.DecodeFile(planHost, &o.plan); err != nil {
+			o.passed, o.err = false, fmt.Errorf("reading the build plan it wrote: %w", err)
+		}
+	case errors.As(err, &exit) && exit.Code == detectExitFail:
+	case errors.As(err, &exit):
+		o.err = err
+	default:
+		return nil, fmt.Errorf("detecting with %s: %w", desc.Key(), err)
+	}
+	return o, nil
+}
+
+// resolve picks, for the passing buildpacks of a group, one plan alternative
+// each (or drops an optional buildpack) so that every requirement is
+// provided by the same or an earlier buildpack and every provision is
+// required by the same or a later one. The first valid choice in order wins.
+func resolve(outcomes []*detectOutcome) ([]*buildpack.Descriptor, map[string]buildpack.BuildpackPlan, bool) {
+	choice := make([]int, len(outcomes)) // index of alternative, -1 = dropped
+	var try func(i int) bool
+	try = func(i int) bool {
+		if i == len(outcomes) {
+			return valid(outcomes, choice)
+		}
+		for a := range outcomes[i].plan.Alternatives() {
+			choice[i] = a
+			if try(i + 1) {
+				return true
+			}
+		}
+		if outcomes[i].ref.Optional {
+			choice[i] = -1
+			return try(i + 1)
+		}
+		return false
+	}
+	if !try(0) {
+		return nil, nil, false
+	}
+	var group []*buildpack.Descriptor
+	plans := map[string]buildpack.BuildpackPlan{}
+	for i, o := range outcomes {
+		if choice[i] < 0 {
+			continue
+		}
+		group = append(group, o.desc)
+		provides := map[string]bool{}
+		for _, p := range o.plan.Alternatives()[choice[i]].Provides {
+			provides[p.Name] = true
+		}
+		var plan buildpack.BuildpackPlan
+		for j, other := range outcomes {
+			if choice[j] < 0 {
+				continue
+			}
+			for _, r := range other.plan.Alternatives()[choice[j]].Requires {
+				if provides[r.Name] {
+					plan.Entries = append(plan.Entries, buildpack.PlanEntry{Name: r.Name, Metadata: r.Metadata})
+				}
+			}
+		}
+		plans[o.desc.Key()] = plan
+	}
+	return group, plans, len(group) > 0
+}
+
+func valid(outcomes []*detectOutcome, choice []int) bool {
+	provided := map[string]bool{}
+	for i, o := range outcomes {
+		if choice[i] < 0 {
+			continue
+		}
+		alt := o.plan.Alternatives()[choice[i]]
+		for _, p := range alt.Provides {
+			provided[p.Name] = true
+		}
+		for _, r := range alt.Requires {
+			if !provided[r.Name] {
+				return false
+			}
+		}
+	}
+	required := map[string]bool{}
+	for i := len(outcomes) - 1; i >= 0; i-- {
+		if choice[i] < 0 {
+			continue
+		}
+		alt := outcomes[i].plan.Alternatives()[choice[i]]
+		for _, r := range alt.Requires {
+			required[r.Name] = true
+		}
+		for _, p := range alt.Provides {
+			if !required[p.Name] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func writeOwned(p string, data []byte, uid, gid int) error {
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		return err
+	}
+	return os.Chown(p, uid, gid)
+}

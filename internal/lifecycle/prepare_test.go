@@ -1,0 +1,97 @@
+package lifecycle
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func TestMatches(t *testing.T) {
+	for _, tc := range []struct {
+		patterns []string
+		rel      string
+		want     bool
+	}{
+		{[]string{"*.md"}, "README.md", true},
+		{[]string{"*.md"}, "docs/guide.md", true},
+		{[]string{"/docs"}, "docs/guide.md", true},
+		{[]string{"/docs"}, "src/docs/x", false},
+		{[]string{"node_modules/"}, "web/node_modules/a/b.js", true},
+		{[]string{"cmd/**/*.go"}, "cmd/server/main.go", true},
+		{[]string{"*.go"}, "go.mod", false},
+	} {
+		if got := matches(tc.patterns, tc.rel); got != tc.want {
+			t.Errorf("matches(%v, %q) = %v, want %v", tc.patterns, tc.rel, got, tc.want)
+		}
+	}
+}
+
+func TestReadProjectAndCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name, project string
+		want          []string
+		wantEnv       map[string]string
+		wantErr       string
+	}{
+		{name: "no project.toml", want: []string{"README.md", "go.mod", "main.go", "secret/key"}},
+		{
+			name:    "schema 0.2 exclude and env",
+			project: "[_]\nschema-version = \"0.2\"\n[io.buildpacks]\nexclude = [\"secret\", \"*.md\"]\n[[io.buildpacks.build.env]]\nname = \"BP_GO_TARGETS\"\nvalue = \"./cmd/x\"\n",
+			want:    []string{"go.mod", "main.go"}, wantEnv: map[string]string{"BP_GO_TARGETS": "./cmd/x"},
+		},
+		{
+			name:    "schema 0.1 include",
+			project: "[build]\ninclude = [\"*.go\", \"go.mod\"]\n",
+			want:    []string{"go.mod", "main.go"},
+		},
+		{name: "both", project: "[build]\ninclude = [\"a\"]\nexclude = [\"b\"]\n", wantErr: "not both"},
+		{name: "bad toml", project: "[build\n", wantErr: "project.toml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := t.TempDir()
+			for _, f := range []string{"README.md", "go.mod", "main.go", "secret/key"} {
+				p := filepath.Join(src, f)
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.project != "" {
+				os.WriteFile(filepath.Join(src, "project.toml"), []byte(tc.project), 0o644)
+			}
+			pr, err := ReadProject(src)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.wantEnv {
+				if pr.Env[k] != v {
+					t.Errorf("env %s = %q, want %q", k, pr.Env[k], v)
+				}
+			}
+			dst := t.TempDir()
+			if err := copyApp(src, dst, pr, os.Getuid(), os.Getgid()); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			filepath.Walk(dst, func(p string, fi os.FileInfo, err error) error {
+				if err == nil && !fi.IsDir() {
+					rel, _ := filepath.Rel(dst, p)
+					got = append(got, filepath.ToSlash(rel))
+				}
+				return nil
+			})
+			sort.Strings(got)
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("copied %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

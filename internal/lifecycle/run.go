@@ -1,0 +1,237 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/sandbox"
+)
+
+// Binding is a CNB service binding placed at /platform/bindings/<Name>.
+type Binding struct {
+	Name  string
+	Type  string
+	Files map[string][]byte
+}
+
+// Options configure one build.
+type Options struct {
+	AppDir          string
+	Modules         Modules
+	Order           buildpack.Order
+	OrderExtensions buildpack.Order
+	// BuildEnv is the build image's environment (its config Env).
+	BuildEnv []string
+	Runner   sandbox.Runner
+	// UID and GID are the CNB user of the build image.
+	UID, GID int
+	// Env is the user's build environment (--env, project.toml, builder.toml [[build.env]]).
+	Env      map[string]string
+	Bindings []Binding
+	// RunImages lists the builder's run images, the default first.
+	RunImages []string
+	// ResolveImage fetches a run image.
+	ResolveImage func(ctx context.Context, ref string) (v1.Image, error)
+	Cache        *Cache
+	ClearCache   bool
+	Target       Target
+	Log          io.Writer
+}
+
+// Result is a built image, not yet written anywhere.
+type Result struct {
+	Image     v1.Image
+	RunImage  string
+	Layers    []ExportedLayer
+	Processes []buildpack.Process
+	Restored  []string
+	Duration  time.Duration
+
+	dirs *workDirs
+	save func() error
+}
+
+// Commit saves the cache; call it once the image has been written.
+func (r *Result) Commit() error {
+	if r.save == nil {
+		return nil
+	}
+	return r.save()
+}
+
+// Close removes the build's working directories (the image's layers are
+// staged there: write the image before closing).
+func (r *Result) Close() {
+	if r.dirs != nil {
+		r.dirs.remove()
+	}
+}
+
+// Build runs prepare, detect, generate, restore, build and export for one
+// app. On error nothing is left behind; on success the caller writes
+// Result.Image, then calls Commit and Close.
+func Build(ctx context.Context, o Options) (res *Result, err error) {
+	start := time.Now()
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Target.OS == "" {
+		o.Target = DefaultTarget()
+	}
+	dirs, err := newWorkDirs(o.UID, o.GID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			dirs.remove()
+		}
+	}()
+
+	project, err := ReadProject(o.AppDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := copyApp(o.AppDir, dirs.app, project, o.UID, o.GID); err != nil {
+		return nil, fmt.Errorf("copying %s into the workspace: %w", o.AppDir, err)
+	}
+	userEnv := map[string]string{}
+	for k, v := range project.Env {
+		userEnv[k] = v
+	}
+	for k, v := range o.Env {
+		userEnv[k] = v
+	}
+	if err := writePlatform(dirs.platform, userEnv, o.Bindings); err != nil {
+		return nil, err
+	}
+	if len(o.RunImages) == 0 {
+		return nil, fmt.Errorf("the builder names no run image")
+	}
+	dirs.runTOML = filepath.Join(dirs.root, "run.toml")
+	if err := writeRunTOML(dirs.runTOML, o.RunImages); err != nil {
+		return nil, err
+	}
+	// Buildpacks get the build image's environment plus the user's (clear-env = false).
+	env := buildpack.NewEnv(o.BuildEnv)
+	for k, v := range userEnv {
+		env[k] = v
+	}
+
+	phase(o.Log, "DETECTING", "")
+	det := &detector{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID}
+	detected, err := det.Detect(ctx, o.Order, o.OrderExtensions)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range detected.Extensions {
+		fmt.Fprintf(o.Log, "%-32s %s (extension)\n", d.Info().ID, d.Info().Version)
+	}
+	for _, d := range detected.Group {
+		fmt.Fprintf(o.Log, "%-32s %s\n", d.Info().ID, d.Info().Version)
+	}
+
+	runRef := o.RunImages[0]
+	if len(detected.Extensions) > 0 {
+		phase(o.Log, "GENERATING", "")
+		gen := &generator{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID, log: o.Log}
+		ref, err := gen.Generate(ctx, detected.Extensions)
+		if err != nil {
+			return nil, err
+		}
+		if ref != "" {
+			runRef = ref
+			fmt.Fprintf(o.Log, "Run image switched to %s\n", runRef)
+		}
+	}
+
+	cache := o.Cache
+	if cache == nil {
+		cache = &Cache{Dir: filepath.Join(dirs.root, "no-cache")}
+	}
+	previous := cache.previous()
+	var restored []string
+	if o.ClearCache {
+		previous = map[string]string{}
+	} else {
+		phase(o.Log, "RESTORING", "")
+		if restored, err = cache.Restore(detected.Group, dirs.layers, o.Log); err != nil {
+			return nil, fmt.Errorf("restoring the cache %s: %w (use --clear-cache to start afresh)", cache.Dir, err)
+		}
+	}
+
+	phase(o.Log, "BUILDING", "")
+	bp := &builderPhase{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID, log: o.Log}
+	built, err := bp.Build(ctx, detected)
+	if err != nil {
+		return nil, err
+	}
+
+	phase(o.Log, "EXPORTING", "onto "+runRef)
+	run, err := o.ResolveImage(ctx, runRef)
+	if err != nil {
+		return nil, fmt.Errorf("fetching run image %s: %w", runRef, err)
+	}
+	exp := &exporter{dirs: dirs, uid: o.UID, gid: o.GID, previous: previous}
+	img, layers, err := exp.Export(run, runRef, built)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{
+		Image: img, RunImage: runRef, Layers: layers, Processes: built.Processes, Restored: restored,
+		Duration: time.Since(start), dirs: dirs,
+		save: func() error {
+			if o.Cache == nil {
+				return nil
+			}
+			return o.Cache.Save(built, layers)
+		},
+	}, nil
+}
+
+// writePlatform writes /platform/env/<NAME> files and the service bindings.
+func writePlatform(dir string, env map[string]string, bindings []Binding) error {
+	for k, v := range env {
+		if err := os.WriteFile(filepath.Join(dir, "env", k), []byte(v), 0o644); err != nil {
+			return fmt.Errorf("writing platform env %s: %w", k, err)
+		}
+	}
+	for _, b := range bindings {
+		bd := filepath.Join(dir, "bindings", b.Name)
+		if err := os.MkdirAll(bd, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(bd, "type"), []byte(b.Type), 0o644); err != nil {
+			return err
+		}
+		for name, data := range b.Files {
+			if err := os.WriteFile(filepath.Join(bd, name), data, 0o644); err != nil {
+				return fmt.Errorf("writing binding %s: %w", b.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+type runTOML struct {
+	Images []runTOMLImage `toml:"images"`
+}
+
+type runTOMLImage struct {
+	Image string `toml:"image"`
+}
+
+func writeRunTOML(p string, images []string) error {
+	var rt runTOML
+	for _, i := range images {
+		rt.Images = append(rt.Images, runTOMLImage{Image: i})
+	}
+	return buildpack.WriteTOML(p, rt)
+}

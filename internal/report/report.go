@@ -1,0 +1,210 @@
+// Package report tells where the bytes of a built image go: one row per layer
+// (the run image's layers as one row), compressed and uncompressed sizes, and
+// whether each layer was reused.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// LayerInfo is what the exporter knows about one layer of the image, in image order.
+type LayerInfo struct {
+	// Name is shown in the report; consecutive layers with the same Name and
+	// Reused collapse into one row (see RunImage).
+	Name string
+	// Reused is true for layers taken from the run image or the cache.
+	Reused bool
+	// Uncompressed is the tar size when known; 0 means count it from the layer.
+	Uncompressed int64
+}
+
+// RunImage describes the n layers of the run image ref, shown as one row.
+func RunImage(ref string, n int) []LayerInfo {
+	infos := make([]LayerInfo, n)
+	for i := range infos {
+		infos[i] = LayerInfo{Name: "run image  " + ref, Reused: true}
+	}
+	return infos
+}
+
+// Layer is one row of the report.
+type Layer struct {
+	Name         string   `json:"name"`
+	Compressed   int64    `json:"compressed"`
+	Uncompressed int64    `json:"uncompressed"`
+	Reused       bool     `json:"reused"`
+	Digests      []string `json:"digests"` // the compressed digests of the layers in this row
+}
+
+// Report is the size report of one image.
+type Report struct {
+	Image    string        `json:"image,omitempty"` // where the image went, when set by the caller
+	Digest   string        `json:"digest"`          // manifest digest
+	Layers   []Layer       `json:"layers"`
+	Duration time.Duration `json:"-"` // build time, when set by the caller
+}
+
+// Total sums the rows; its Name is "TOTAL" and Reused is true only if every row was reused.
+func (r *Report) Total() Layer {
+	t := Layer{Name: "TOTAL", Reused: len(r.Layers) > 0, Digests: []string{}}
+	for _, l := range r.Layers {
+		t.Compressed += l.Compressed
+		t.Uncompressed += l.Uncompressed
+		t.Reused = t.Reused && l.Reused
+		t.Digests = append(t.Digests, l.Digests...)
+	}
+	return t
+}
+
+// New builds the report of img. infos describes its layers in order (one per
+// layer). Compressed sizes come from the manifest, as a registry stores them;
+// uncompressed sizes from infos when known, else by reading each layer.
+func New(img v1.Image, infos []LayerInfo) (*Report, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	if len(infos) != len(m.Layers) {
+		return nil, fmt.Errorf("report: %d layer names for %d layers", len(infos), len(m.Layers))
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("computing digest: %w", err)
+	}
+	r := &Report{Digest: d.String(), Layers: []Layer{}}
+	for i, desc := range m.Layers {
+		info := infos[i]
+		size := info.Uncompressed
+		if size <= 0 {
+			l, err := img.LayerByDigest(desc.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("reading layer %s: %w", desc.Digest, err)
+			}
+			if size, err = uncompressedSize(l); err != nil {
+				return nil, fmt.Errorf("reading layer %s: %w", desc.Digest, err)
+			}
+		}
+		if n := len(r.Layers); n > 0 && r.Layers[n-1].Name == info.Name && r.Layers[n-1].Reused == info.Reused {
+			last := &r.Layers[n-1]
+			last.Compressed += desc.Size
+			last.Uncompressed += size
+			last.Digests = append(last.Digests, desc.Digest.String())
+			continue
+		}
+		r.Layers = append(r.Layers, Layer{
+			Name: info.Name, Compressed: desc.Size, Uncompressed: size,
+			Reused: info.Reused, Digests: []string{desc.Digest.String()},
+		})
+	}
+	return r, nil
+}
+
+func uncompressedSize(l v1.Layer) (int64, error) {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	return io.Copy(io.Discard, rc)
+}
+
+// WriteText writes the report as a table:
+//
+//	LAYER                          COMPRESSED  UNCOMPRESSED  REUSED
+//	run image  distill/run:static      0.3 MB        2.3 MB  yes
+//	TOTAL                              0.3 MB        2.3 MB
+//	image sha256:… · built in 3.1 s
+func (r *Report) WriteText(w io.Writer) error {
+	// Right-aligned numbers: AlignRight with no padding, two spaces written
+	// before each number, and the first column padded by hand.
+	tw := tabwriter.NewWriter(w, 0, 0, 0, ' ', tabwriter.AlignRight)
+	width := len("LAYER")
+	for _, l := range r.Layers {
+		width = max(width, len(l.Name))
+	}
+	row := func(name, comp, uncomp, reused string) {
+		if reused != "" {
+			reused = "  " + reused
+		}
+		fmt.Fprintf(tw, "%-*s\t  %s\t  %s\t%s\n", width, name, comp, uncomp, reused)
+	}
+	row("LAYER", "COMPRESSED", "UNCOMPRESSED", "REUSED")
+	for _, l := range r.Layers {
+		row(l.Name, Size(l.Compressed), Size(l.Uncompressed), yesNo(l.Reused))
+	}
+	t := r.Total()
+	row(t.Name, Size(t.Compressed), Size(t.Uncompressed), "")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	footer := "image"
+	if r.Image != "" {
+		footer += " " + r.Image
+	}
+	footer += " " + r.Digest
+	if r.Duration > 0 {
+		footer += fmt.Sprintf(" · built in %.1f s", r.Duration.Seconds())
+	}
+	_, err := fmt.Fprintln(w, footer)
+	return err
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// jsonReport is the stable JSON shape: sizes in bytes, duration in seconds.
+type jsonReport struct {
+	Image           string  `json:"image,omitempty"`
+	Digest          string  `json:"digest"`
+	Layers          []Layer `json:"layers"`
+	Total           Layer   `json:"total"`
+	DurationSeconds float64 `json:"durationSeconds,omitempty"`
+}
+
+// WriteJSON writes the report as indented JSON: {"image", "digest", "layers":
+// [{"name", "compressed", "uncompressed", "reused", "digests"}], "total",
+// "durationSeconds"}, sizes in bytes.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	layers := r.Layers
+	if layers == nil {
+		layers = []Layer{}
+	}
+	return enc.Encode(jsonReport{
+		Image: r.Image, Digest: r.Digest, Layers: layers, Total: r.Total(),
+		DurationSeconds: r.Duration.Seconds(),
+	})
+}
+
+// Size formats n bytes in decimal units as docker and pack do, one decimal
+// below 100, MB from 0.1 MB to 999 MB:
+// 99 B, 4.0 kB, 0.3 MB, 2.6 MB, 120 MB, 1.2 GB.
+func Size(n int64) string {
+	if n < 100 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, unit := float64(n)/1000, "kB"
+	switch {
+	case v >= 1e9:
+		v, unit = v/1e9, "TB"
+	case v >= 1e6:
+		v, unit = v/1e6, "GB"
+	case v >= 99.95: // MB from 0.1 MB up to 999 MB, as in the build output
+		v, unit = v/1e3, "MB"
+	}
+	if v >= 99.95 {
+		return fmt.Sprintf("%.0f %s", v, unit)
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
+}

@@ -1,0 +1,45 @@
+// Package sandbox runs buildpack processes inside the build image: through an
+// OCI runtime (runc) on an unpacked root filesystem, or directly when the
+// driver already runs inside the build image.
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// Mount binds a host path into the sandbox.
+type Mount struct {
+	Source      string
+	Destination string
+	ReadOnly    bool
+}
+
+// Process is one command to run in the sandbox.
+type Process struct {
+	Args   []string
+	Env    []string // "NAME=VALUE"
+	Dir    string   // working directory inside the sandbox
+	UID    int
+	GID    int
+	Mounts []Mount
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Runner runs a process to completion. An exit status other than zero is
+// returned as an *ExitError so callers can read detect's 100.
+type Runner interface {
+	Run(ctx context.Context, p Process) error
+}
+
+// ExitError reports a process that ran and exited with a non-zero status.
+type ExitError struct {
+	Args []string
+	Code int
+}
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("%s: exit status %d", e.Args[0], e.Code)
+}
