@@ -102,12 +102,12 @@ func (b build) layerDigests() map[string]string {
 	return m
 }
 
-// copyApp copies a sample app into a fresh directory, so each test has its
+// copyApp copies an app (a path relative to the repository root) into a fresh directory, so each test has its
 // own source and build cache.
 func copyApp(t *testing.T, name string) string {
 	t.Helper()
-	dst := filepath.Join(t.TempDir(), name)
-	out, err := exec.Command("cp", "-r", filepath.Join(repoRoot, "samples", name), dst).CombinedOutput()
+	dst := filepath.Join(t.TempDir(), filepath.Base(name))
+	out, err := exec.Command("cp", "-r", filepath.Join(repoRoot, filepath.FromSlash(name)), dst).CombinedOutput()
 	if err != nil {
 		t.Fatalf("copying sample %s: %v: %s", name, err, out)
 	}

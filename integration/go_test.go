@@ -14,7 +14,7 @@ const sizeTarget = 3_000_000
 
 func TestGoApp(t *testing.T) {
 	harness.RequireTools(t)
-	app := copyApp(t, "go-mux")
+	app := copyApp(t, "samples/go-mux")
 	cache := filepath.Join(t.TempDir(), "cache")
 	out := filepath.Join(t.TempDir(), "image")
 
@@ -36,16 +36,22 @@ func TestGoApp(t *testing.T) {
 
 	t.Run("static, shell-free and small", func(t *testing.T) {
 		files := harness.Entries(t, out)
-		for _, p := range []string{"bin/sh", "usr/bin/sh", "bin/bash", "usr/lib/x86_64-linux-gnu/libc.so.6"} {
+		for _, p := range []string{"/bin/sh", "/usr/bin/sh", "/bin/bash", "/usr/lib/x86_64-linux-gnu/libc.so.6"} {
 			if _, ok := files[p]; ok {
 				t.Errorf("image has %s", p)
 			}
 		}
-		if _, ok := files["layers/distill_go/app/bin/go-mux"]; !ok {
-			t.Errorf("image lacks the binary layers/distill_go/app/bin/go-mux")
+		if len(files) < 10 {
+			t.Fatalf("image lists only %d files", len(files))
+		}
+		if _, ok := files["/etc/ssl/certs/ca-certificates.crt"]; !ok {
+			t.Errorf("image lacks the CA bundle")
+		}
+		if _, ok := files["/layers/distill_go/app/bin/go-mux"]; !ok {
+			t.Errorf("image lacks the binary /layers/distill_go/app/bin/go-mux")
 		}
 		for p := range files {
-			if strings.HasPrefix(p, "workspace/") && strings.HasSuffix(p, ".go") {
+			if strings.HasPrefix(p, "/workspace/") && strings.HasSuffix(p, ".go") {
 				t.Errorf("source %s left in the image", p)
 			}
 		}
@@ -101,8 +107,8 @@ func TestGoApp(t *testing.T) {
 	})
 
 	t.Run("two clean builds give the same digest", func(t *testing.T) {
-		a := distill(t, copyApp(t, "go-mux"), "-o", "oci:"+filepath.Join(t.TempDir(), "a"), "--cache-dir", filepath.Join(t.TempDir(), "c1")).must(t)
-		b := distill(t, copyApp(t, "go-mux"), "-o", "oci:"+filepath.Join(t.TempDir(), "b"), "--cache-dir", filepath.Join(t.TempDir(), "c2")).must(t)
+		a := distill(t, copyApp(t, "samples/go-mux"), "-o", "oci:"+filepath.Join(t.TempDir(), "a"), "--cache-dir", filepath.Join(t.TempDir(), "c1")).must(t)
+		b := distill(t, copyApp(t, "samples/go-mux"), "-o", "oci:"+filepath.Join(t.TempDir(), "b"), "--cache-dir", filepath.Join(t.TempDir(), "c2")).must(t)
 		if a.report.Digest != b.report.Digest {
 			t.Errorf("digests differ: %s vs %s", a.report.Digest, b.report.Digest)
 		}
@@ -112,7 +118,7 @@ func TestGoApp(t *testing.T) {
 func TestGoAppToDaemon(t *testing.T) {
 	harness.RequireTools(t)
 	tag := "localhost/distill-it/go-mux:daemon"
-	distill(t, copyApp(t, "go-mux"), "--daemon", tag).must(t)
+	distill(t, copyApp(t, "samples/go-mux"), "--daemon", tag).must(t)
 	t.Cleanup(func() { harness.Podman(t, "rmi", "--force", tag) })
 	if status, _ := harness.Run(t, tag).WaitHTTP(t, "/"); status != 200 {
 		t.Fatalf("GET / = %d", status)
@@ -137,7 +143,7 @@ func TestBadInput(t *testing.T) {
 	})
 
 	t.Run("compile error leaves the previous image", func(t *testing.T) {
-		app := copyApp(t, "go-mux")
+		app := copyApp(t, "samples/go-mux")
 		out := filepath.Join(t.TempDir(), "img")
 		distill(t, app, "-o", "oci:"+out).must(t)
 		index, err := os.ReadFile(filepath.Join(out, "index.json"))
@@ -161,7 +167,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("broken builder.toml names the file", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "builder.toml")
 		os.WriteFile(bad, []byte("[build]\nimage = \"x\"\n"), 0o644)
-		b := distill(t, copyApp(t, "go-mux"), "--builder", bad)
+		b := distill(t, copyApp(t, "samples/go-mux"), "--builder", bad)
 		if b.err == nil || !strings.Contains(b.stderr, bad) || !strings.Contains(b.stderr, "run.images") {
 			t.Errorf("err = %v, stderr:\n%s", b.err, b.stderr)
 		}

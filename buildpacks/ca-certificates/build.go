@@ -69,10 +69,10 @@ func (b Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		}
 	}
 	seen := derSet(bundle.Bytes())
-	added := 0
+	added, trusted := 0, 0
 	for _, c := range certs {
 		if seen[string(c.Block.Bytes)] {
-			b.Logger.Bodyf("%s: %s (already trusted)", c.Source, c.Cert.Subject)
+			trusted++
 			continue
 		}
 		seen[string(c.Block.Bytes)] = true
@@ -82,6 +82,9 @@ func (b Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		}
 		added++
 		b.Logger.Bodyf("%s: %s", c.Source, c.Cert.Subject)
+	}
+	if trusted > 0 {
+		b.Logger.Bodyf("%d bound certificate(s) already in the system bundle", trusted)
 	}
 
 	layer, err := ctx.Layers.Layer(LayerName)

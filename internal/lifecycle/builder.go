@@ -65,7 +65,7 @@ func (b *builderPhase) Build(ctx context.Context, det *DetectResult) (*BuildResu
 		fmt.Fprintf(b.log, "--- %s %s\n", desc.Info().ID, desc.Info().Version)
 		err := b.runner.Run(ctx, sandbox.Process{
 			Args: []string{filepath.Join(moduleDir(desc), "bin", "build")}, Env: append(penv.List(), b.target.env()...),
-			Dir: AppDir, UID: b.uid, GID: b.gid, Mounts: b.dirs.mountsFor(b.mods), Stdout: b.log, Stderr: b.log,
+			Dir: AppDir, Home: penv["HOME"], UID: b.uid, GID: b.gid, Mounts: b.dirs.mountsFor(b.mods), Stdout: b.log, Stderr: b.log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("buildpack %s failed: %w", desc.Key(), err)

@@ -150,7 +150,7 @@ func (d *detector) run(ctx context.Context, ref buildpack.Ref, extension bool) (
 	var out bytes.Buffer
 	err = d.runner.Run(ctx, sandbox.Process{
 		Args: []string{filepath.Join(moduleDir(desc), "bin", "detect")}, Env: append(env.List(), d.target.env()...),
-		Dir: AppDir, UID: d.uid, GID: d.gid, Mounts: d.dirs.mountsFor(d.mods), Stdout: &out, Stderr: &out,
+		Dir: AppDir, Home: env["HOME"], UID: d.uid, GID: d.gid, Mounts: d.dirs.mountsFor(d.mods), Stdout: &out, Stderr: &out,
 	})
 	o.output = out.String()
 	var exit *sandbox.ExitError

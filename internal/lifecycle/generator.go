@@ -49,7 +49,7 @@ func (g *generator) Generate(ctx context.Context, exts []*buildpack.Descriptor) 
 		env["CNB_BP_PLAN_PATH"] = filepath.Join(planDir, filepath.Base(plan))
 		err := g.runner.Run(ctx, sandbox.Process{
 			Args: []string{filepath.Join(moduleDir(ext), "bin", "generate")}, Env: append(env.List(), g.target.env()...),
-			Dir: AppDir, UID: g.uid, GID: g.gid, Mounts: g.dirs.mountsFor(g.mods), Stdout: g.log, Stderr: g.log,
+			Dir: AppDir, Home: env["HOME"], UID: g.uid, GID: g.gid, Mounts: g.dirs.mountsFor(g.mods), Stdout: g.log, Stderr: g.log,
 		})
 		if err != nil {
 			return "", fmt.Errorf("generating with extension %s: %w", ext.Key(), err)

@@ -77,13 +77,16 @@ func (r *Runc) spec(p Process) *specs.Spec {
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
 		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"}},
-		// A private, empty /home: the CNB user's $HOME (tools write caches there).
-		{Destination: "/home", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"}},
 	}
 	for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
 		if _, err := os.Stat(f); err == nil {
 			mounts = append(mounts, bind(f, f, true))
 		}
+	}
+	if p.Home != "" {
+		// runc gives a tmpfs the mode of the directory it covers: own it instead.
+		mounts = append(mounts, specs.Mount{Destination: p.Home, Type: "tmpfs", Source: "tmpfs",
+			Options: []string{"nosuid", "nodev", "mode=700", fmt.Sprintf("uid=%d", p.UID), fmt.Sprintf("gid=%d", p.GID)}})
 	}
 	for _, m := range p.Mounts {
 		mounts = append(mounts, bind(m.Source, m.Destination, m.ReadOnly))

@@ -47,7 +47,7 @@ func TestRunc(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
 			err := r.Run(context.Background(), Process{
-				Args: []string{"/bin/probe"}, Env: []string{"EXIT=" + tc.exit, "HOME=/home/cnb"}, Dir: "/data",
+				Args: []string{"/bin/probe"}, Env: []string{"EXIT=" + tc.exit, "HOME=/home/cnb"}, Dir: "/data", Home: "/home/cnb",
 				UID: 1000, GID: 1000, Mounts: []Mount{{Source: data, Destination: "/data"}}, Stdout: &out, Stderr: &out,
 			})
 			var exit *ExitError
@@ -63,7 +63,7 @@ func TestRunc(t *testing.T) {
 					t.Errorf("output %q lacks %q", got, want)
 				}
 			}
-			if strings.Contains(got, "rootfs is writable") || strings.Contains(got, "write:") {
+			if strings.Contains(got, "rootfs is writable") || strings.Contains(got, "write:") || strings.Contains(got, "home:") {
 				t.Errorf("unexpected: %s", got)
 			}
 			if b, err := os.ReadFile(filepath.Join(data, "out.txt")); err != nil || string(b) != "written" {

@@ -21,6 +21,9 @@ type Process struct {
 	Args   []string
 	Env    []string // "NAME=VALUE"
 	Dir    string   // working directory inside the sandbox
+	// Home, when set, is mounted as a private, empty tmpfs owned by UID:GID
+	// (tools write caches under $HOME).
+	Home string
 	UID    int
 	GID    int
 	Mounts []Mount

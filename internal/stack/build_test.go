@@ -231,7 +231,7 @@ func TestBuildRunBase(t *testing.T) {
 		"lib64", "usr/lib64/ld-linux-x86-64.so.2", "usr/lib/x86_64-linux-gnu/libc.so.6",
 		"usr/lib/x86_64-linux-gnu/libssl.so.3", "usr/lib/x86_64-linux-gnu/libcrypto.so.3",
 		"usr/lib/x86_64-linux-gnu/libstdc++.so.6", "usr/lib/x86_64-linux-gnu/libgcc_s.so.1",
-		"usr/lib/x86_64-linux-gnu/libz.so.1", "usr/lib/ssl/cert.pem",
+		"usr/lib/x86_64-linux-gnu/libz.so.1", "usr/lib/x86_64-linux-gnu/libzstd.so.1", "usr/lib/ssl/cert.pem",
 	} {
 		if !b.has(n) {
 			t.Errorf("%s is missing", n)

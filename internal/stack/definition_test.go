@@ -95,7 +95,9 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"syntax", func(s string) string { return s + "\n[[packages]\n" }, ":"},
 		{"unknown field", func(s string) string { return strings.Replace(s, `title = "t"`, `title = "t"`+"\nbogus = 1", 1) }, "bogus: unknown field"},
-		{"unknown nested field", func(s string) string { return strings.Replace(s, `name = "tzdata"`, `name = "tzdata"`+"\nkepp = []", 1) }, "packages.kepp: unknown field"},
+		{"unknown nested field", func(s string) string {
+			return strings.Replace(s, `name = "tzdata"`, `name = "tzdata"`+"\nkepp = []", 1)
+		}, "packages.kepp: unknown field"},
 		{"missing ref", func(s string) string { return strings.Replace(s, `ref = "distill/run:static"`, "", 1) }, "ref: required"},
 		{"bad ref", func(s string) string { return strings.Replace(s, `distill/run:static`, `Distill//x`, 1) }, "ref: "},
 		{"missing suite", func(s string) string { return strings.Replace(s, `suite = "trixie"`, "", 1) }, "suite: required"},
@@ -121,10 +123,15 @@ func TestLoadErrors(t *testing.T) {
 		{"relative home", func(s string) string { return strings.Replace(s, `home = "/home/cnb"`, `home = "home/cnb"`, 1) }, "user.home:"},
 		{"env mismatch", func(s string) string { return strings.Replace(s, `CNB_USER_ID = "1000"`, `CNB_USER_ID = "1001"`, 1) }, `env.CNB_USER_ID: "1001" does not match the user (1000)`},
 		{"bad env name", func(s string) string { return strings.Replace(s, `CNB_USER_ID = "1000"`, `"1X" = "a"`, 1) }, "env.1X: not a valid variable name"},
-		{"bundle path absolute", func(s string) string { return strings.Replace(s, `path = "etc/ssl/certs/ca-certificates.crt"`, `path = "/etc/x.crt"`, 1) }, "ca_bundle.path:"},
+		{"bundle path absolute", func(s string) string {
+			return strings.Replace(s, `path = "etc/ssl/certs/ca-certificates.crt"`, `path = "/etc/x.crt"`, 1)
+		}, "ca_bundle.path:"},
 		{"bundle without package", func(s string) string { return strings.Replace(s, `name = "ca-certificates"`, `name = "ca-certs"`, 1) }, "ca_bundle: needs the ca-certificates package"},
 		{"bad dir mode", func(s string) string { return strings.Replace(s, `mode = "1777"`, `mode = "rwx"`, 1) }, `dirs[0].mode: "rwx" is not an octal mode`},
 		{"dir with dotdot", func(s string) string { return strings.Replace(s, `path = "tmp"`, `path = "../tmp"`, 1) }, "dirs[0].path:"},
+		{"bad drop_depends", func(s string) string {
+			return strings.Replace(s, `name = "tzdata"`, `name = "tzdata"`+"\ndrop_depends = [\"Deb Conf\"]", 1)
+		}, `packages[2].drop_depends[0]: "Deb Conf"`},
 		{"wrong type", func(s string) string { return strings.Replace(s, `uid = 1000`, `uid = "1000"`, 1) }, "uid"},
 	}
 	for _, tt := range tests {
@@ -248,5 +255,30 @@ func TestMmdebstrapArgs(t *testing.T) {
 	}
 	if m := splitMirrors(" http://a/debian | deb http://b/debian trixie main\n"); len(m) != 2 || m[1] != "deb http://b/debian trixie main" {
 		t.Errorf("splitMirrors: %q", m)
+	}
+}
+
+func TestCheckDepends(t *testing.T) {
+	d := &Definition{Packages: []Package{
+		{Name: "libssl3t64"},
+		{Name: "tzdata", DropDepends: []string{"debconf"}},
+		{Name: "libc6"},
+	}}
+	debs := map[string]*debPackage{
+		"libssl3t64": {name: "libssl3t64", depends: [][]string{{"libc6"}}},
+		"tzdata":     {name: "tzdata", depends: [][]string{{"debconf", "debconf-2.0"}}},
+		"libc6":      {name: "libc6"},
+	}
+	if err := checkDepends(d, debs); err != nil {
+		t.Fatal(err)
+	}
+	debs["libssl3t64"].depends = append(debs["libssl3t64"].depends, []string{"libzstd1"})
+	err := checkDepends(d, debs)
+	if err == nil || !strings.Contains(err.Error(), "packages[0]: libssl3t64 depends on libzstd1, which is not in the image") {
+		t.Errorf("err = %v", err)
+	}
+	delete(debs, "libc6")
+	if err := checkDepends(d, debs); err == nil || !strings.Contains(err.Error(), `packages[2].name: "libc6" was not fetched`) {
+		t.Errorf("err = %v", err)
 	}
 }

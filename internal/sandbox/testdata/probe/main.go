@@ -16,6 +16,9 @@ func main() {
 	if err := os.WriteFile("/data/out.txt", []byte("written"), 0o644); err != nil {
 		fmt.Println("write:", err)
 	}
+	if err := os.MkdirAll(os.Getenv("HOME")+"/.cache/tool", 0o755); err != nil {
+		fmt.Println("home:", err)
+	}
 	if err := os.WriteFile("/etc/evil", []byte("x"), 0o644); err == nil {
 		fmt.Println("rootfs is writable")
 	}

@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/buildpacks/libcnb/v2"
+)
+
+// Package manager kinds.
+const (
+	PMNpm   = "npm"
+	PMYarn  = "yarn" // Yarn classic (1.x)
+	PMBerry = "yarn-berry"
+	PMPnpm  = "pnpm"
+)
+
+// packageManager is the tool that installs the app's dependencies.
+type packageManager struct {
+	Kind   string
+	Lock   string // lock file name ("" without one)
+	Pkg    string // npm package that ships the tool
+	Spec   string // exact version or range of Pkg
+	Source string // why this tool and version
+	Hash   packageManagerField
+
+	YarnPath   string // berry: the project's own release (yarnPath in .yarnrc.yml)
+	NodeLinker string // berry: nodeLinker in .yarnrc.yml
+
+	Version string   // resolved version
+	Argv    []string // how to run it (node + entry script, or the binary)
+}
+
+// detectPackageManager chooses the tool from packageManager in package.json, else the lock file.
+func detectPackageManager(appDir string, pkg packageJSON) (packageManager, error) {
+	field, err := parsePackageManager(pkg.PackageManager)
+	if err != nil {
+		return packageManager{}, fmt.Errorf("%s: %w", filepath.Join(appDir, "package.json"), err)
+	}
+	pm := packageManager{Kind: PMNpm}
+	has := func(name string) bool { return fileExists(filepath.Join(appDir, name)) }
+	switch {
+	case has("pnpm-lock.yaml"):
+		pm.Kind, pm.Lock = PMPnpm, "pnpm-lock.yaml"
+	case has("yarn.lock"):
+		pm.Kind, pm.Lock = PMYarn, "yarn.lock"
+		if !isYarnClassicLock(filepath.Join(appDir, "yarn.lock")) {
+			pm.Kind = PMBerry
+		}
+	case has("package-lock.json"):
+		pm.Lock = "package-lock.json"
+	case has("npm-shrinkwrap.json"):
+		pm.Lock = "npm-shrinkwrap.json"
+	case has(".yarnrc.yml"):
+		pm.Kind = PMBerry
+	}
+	pm.Source = "lock file " + pm.Lock
+	if pm.Lock == "" {
+		pm.Source = "no lock file"
+	}
+
+	if field.Name != "" {
+		kind := field.Name
+		if kind == "yarn" {
+			if v, err := semver.NewVersion(field.Version); err == nil && v.Major() >= 2 {
+				kind = PMBerry
+			}
+		}
+		if kind != pm.Kind && pm.Lock != "" {
+			return packageManager{}, fmt.Errorf("%s: packageManager %q does not match the lock file %s", filepath.Join(appDir, "package.json"), pkg.PackageManager, pm.Lock)
+		}
+		pm.Kind, pm.Spec, pm.Hash = kind, field.Version, field
+		pm.Source = "packageManager " + pkg.PackageManager
+	}
+
+	if pm.Kind == PMBerry {
+		rc := readYarnrc(filepath.Join(appDir, ".yarnrc.yml"))
+		pm.NodeLinker = rc["nodeLinker"]
+		if p := rc["yarnPath"]; p != "" && fileExists(filepath.Join(appDir, p)) {
+			pm.YarnPath = filepath.Join(appDir, p)
+		}
+	}
+
+	switch pm.Kind {
+	case PMNpm:
+		pm.Pkg = "npm"
+		if pm.Spec == "" {
+			pm.Spec = npmSpecFromEngines(pkg.Engines["npm"])
+		}
+	case PMYarn:
+		pm.Pkg = "yarn"
+		if pm.Spec == "" {
+			pm.Spec = "1.x"
+		}
+	case PMBerry:
+		pm.Pkg = "@yarnpkg/cli-dist"
+		if pm.Spec == "" {
+			pm.Spec = "4.x"
+		}
+	case PMPnpm:
+		pm.Pkg = "pnpm"
+		if pm.Spec == "" {
+			pm.Spec = pnpmSpecForLock(filepath.Join(appDir, "pnpm-lock.yaml"))
+		}
+	}
+	return pm, nil
+}
+
+func npmSpecFromEngines(s string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return "" // newest npm that supports the chosen Node.js
+	}
+	return s
+}
+
+func isYarnClassicLock(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for i := 0; i < 10 && sc.Scan(); i++ {
+		line := sc.Text()
+		if strings.Contains(line, "yarn lockfile v1") {
+			return true
+		}
+		if strings.HasPrefix(line, "__metadata:") {
+			return false
+		}
+	}
+	return true
+}
+
+var lockfileVersionRE = regexp.MustCompile(`(?m)^lockfileVersion:\s*['"]?([0-9.]+)`)
+
+// pnpmSpecForLock picks the pnpm release line that writes the lock file's format.
+func pnpmSpecForLock(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "10.x"
+	}
+	m := lockfileVersionRE.FindSubmatch(data)
+	if m == nil {
+		return "10.x"
+	}
+	v := string(m[1])
+	switch {
+	case strings.HasPrefix(v, "9"):
+		return "10.x || 9.x"
+	case strings.HasPrefix(v, "6"):
+		return "8.x"
+	case v == "5.4":
+		return "7.x"
+	case strings.HasPrefix(v, "5"):
+		return "6.x"
+	}
+	return "10.x"
+}
+
+// readYarnrc reads the top-level scalar settings of a .yarnrc.yml.
+func readYarnrc(path string) map[string]string {
+	out := map[string]string{}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return out
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || line[0] == ' ' || line[0] == '\t' || line[0] == '#' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"'`)
+		out[strings.TrimSpace(k)] = v
+	}
+	return out
+}
+
+// installPackageManager puts the tool in the package-manager layer (npm's registry is the source,
+// the download is checked against dist.integrity and packageManager's hash) and sets pm.Argv.
+// nodeBin runs JavaScript entry points. The layer is reused while the package and spec are unchanged.
+func (b *Builder) installPackageManager(npm npmClient, pm *packageManager, nodeBin string, node *semver.Version, layer *libcnb.Layer) (bool, error) {
+	if pm.YarnPath != "" {
+		pm.Argv = []string{nodeBin, pm.YarnPath}
+		pm.Version = "yarnPath"
+		b.Logger.Bodyf("Using the project's Yarn release %s (yarnPath in .yarnrc.yml)", pm.YarnPath)
+		return false, nil
+	}
+	layer.LayerTypes = libcnb.LayerTypes{Build: true, Cache: true}
+	pkgDir := filepath.Join(layer.Path, "lib", "node_modules", filepath.FromSlash(pm.Pkg))
+	key := map[string]interface{}{"package": pm.Pkg, "spec": pm.Spec, "hash": pm.Hash.Hash}
+	if pm.Spec == "" { // npm's default depends on the Node.js version
+		key["node"] = node.Original()
+	}
+	have := map[string]interface{}{}
+	for k := range key {
+		have[k] = layer.Metadata[k]
+	}
+	if v, _ := layer.Metadata["version"].(string); v != "" && metadataEqual(have, key) && fileExists(filepath.Join(pkgDir, "package.json")) {
+		argv, err := toolArgv(pkgDir, nodeBin, pm.Pkg)
+		if err == nil {
+			pm.Version, pm.Argv = v, argv
+			b.Logger.Bodyf("Reusing cached %s %s (%s)", pm.Pkg, v, pm.Source)
+			return true, nil
+		}
+	}
+
+	version, err := b.resolveToolVersion(npm, pm, node)
+	if err != nil {
+		return false, err
+	}
+	b.Logger.Bodyf("Installing %s %s (%s)", pm.Pkg, version, pm.Source)
+	tmp, err := os.MkdirTemp("", "distill-node-pm")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(tmp)
+	tarball, integrity, err := npm.fetch(pm.Pkg, version, tmp)
+	if err != nil {
+		return false, err
+	}
+	if pm.Hash.Hash != "" {
+		if err := verifyHex(tarball, pm.Hash.HashAlgo, pm.Hash.Hash); err != nil {
+			return false, fmt.Errorf("packageManager hash check failed: %w", err)
+		}
+		b.Logger.Bodyf("Verified the packageManager %s hash", pm.Hash.HashAlgo)
+	}
+	if err := resetDir(layer.Path); err != nil {
+		return false, err
+	}
+	if err := extractPackage(tarball, pkgDir); err != nil {
+		return false, err
+	}
+	argv, err := toolArgv(pkgDir, nodeBin, pm.Pkg)
+	if err != nil {
+		return false, err
+	}
+	if err := linkBins(pkgDir, filepath.Join(layer.Path, "bin")); err != nil {
+		return false, err
+	}
+	pm.Version, pm.Argv = version, argv
+	layer.Metadata = key
+	layer.Metadata["version"] = version
+	layer.Metadata["integrity"] = integrity
+	return true, nil
+}
+
+// resolveToolVersion turns the spec into one published version.
+func (b *Builder) resolveToolVersion(npm npmClient, pm *packageManager, node *semver.Version) (string, error) {
+	if v, err := semver.StrictNewVersion(pm.Spec); err == nil {
+		return v.Original(), nil
+	}
+	listed, err := npm.versions(pm.Pkg)
+	if err != nil {
+		return "", err
+	}
+	var c *semver.Constraints
+	if pm.Spec != "" {
+		if c, err = semver.NewConstraint(pm.Spec); err != nil {
+			return "", fmt.Errorf("%s: %q is not a version or range of %s: %v", pm.Source, pm.Spec, pm.Pkg, err)
+		}
+	}
+	tries := 0
+	for _, v := range releases(listed) {
+		if c != nil && !c.Check(v) {
+			continue
+		}
+		// The newest release whose engines.node accepts the chosen Node.js.
+		if tries++; tries > 8 {
+			break
+		}
+		engines, err := npm.viewField(pm.Pkg+"@"+v.Original(), "engines.node")
+		if err != nil {
+			return "", err
+		}
+		if engines == "" {
+			return v.Original(), nil
+		}
+		if ec, err := semver.NewConstraint(engines); err != nil || ec.Check(node) {
+			return v.Original(), nil
+		}
+	}
+	what := "any release"
+	if pm.Spec != "" {
+		what = pm.Spec
+	}
+	return "", fmt.Errorf("no release of %s matching %s (%s) supports Node.js %s", pm.Pkg, what, pm.Source, node)
+}
+
+// toolArgv reads the package's bin entry for its main command and returns how to run it.
+func toolArgv(pkgDir, nodeBin, pkg string) ([]string, error) {
+	bins, err := packageBins(pkgDir)
+	if err != nil {
+		return nil, err
+	}
+	cmd := map[string]string{"npm": "npm", "yarn": "yarn", "@yarnpkg/cli-dist": "yarn", "pnpm": "pnpm"}[pkg]
+	rel, ok := bins[cmd]
+	if !ok {
+		return nil, fmt.Errorf("package %s has no %q command", pkg, cmd)
+	}
+	entry := filepath.Join(pkgDir, filepath.FromSlash(rel))
+	if isELF(entry) {
+		return []string{entry}, nil
+	}
+	return []string{nodeBin, entry}, nil
+}
+
+// packageBins reads the "bin" field of <dir>/package.json (a string means the package's name).
+func packageBins(dir string) (map[string]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil {
+		return nil, err
+	}
+	var p struct {
+		Name string          `json:"name"`
+		Bin  json.RawMessage `json:"bin"`
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("%s/package.json: %w", dir, err)
+	}
+	out := map[string]string{}
+	var one string
+	if json.Unmarshal(p.Bin, &one) == nil && one != "" {
+		name := p.Name
+		if i := strings.LastIndex(name, "/"); i >= 0 {
+			name = name[i+1:]
+		}
+		out[name] = one
+		return out, nil
+	}
+	if len(p.Bin) > 0 {
+		if err := json.Unmarshal(p.Bin, &out); err != nil {
+			return nil, fmt.Errorf("%s/package.json: bin: %w", dir, err)
+		}
+	}
+	return out, nil
+}
+
+// linkBins creates binDir/<command> symlinks for the package's commands (for build scripts that call
+// the package manager).
+func linkBins(pkgDir, binDir string) error {
+	bins, err := packageBins(pkgDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return err
+	}
+	for name, rel := range bins {
+		target := filepath.Join(pkgDir, filepath.FromSlash(rel))
+		if err := os.Chmod(target, 0o755); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		r, err := filepath.Rel(binDir, target)
+		if err != nil {
+			return err
+		}
+		if err := os.Symlink(r, filepath.Join(binDir, name)); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func isELF(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 4)
+	n, _ := f.Read(buf)
+	return n == 4 && string(buf) == "\x7fELF"
+}

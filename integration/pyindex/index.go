@@ -1,0 +1,217 @@
+package pyindex
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// formatVersion changes whenever the wheels this package writes change, so cached wheels are
+// rebuilt.
+const formatVersion = "1"
+
+// Ensure returns a directory of wheels for packages, building it under cacheRoot (e.g.
+// <repo>/.cache/pyindex) on first use and reusing it afterwards. DISTILL_APT_MIRROR, when set,
+// is passed to mmdebstrap as its mirror(s) ("|" separated).
+func Ensure(ctx context.Context, cacheRoot string, packages []string, logf func(string, ...any)) (string, error) {
+	sorted := append([]string(nil), packages...)
+	sort.Strings(sorted)
+	h := sha256.Sum256([]byte(formatVersion + "\n" + strings.Join(sorted, "\n")))
+	dir := filepath.Join(cacheRoot, hex.EncodeToString(h[:8]))
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(cacheRoot, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(cacheRoot, ".building-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	var mirrors []string
+	if m := os.Getenv("DISTILL_APT_MIRROR"); m != "" {
+		for _, s := range strings.FieldsFunc(m, func(r rune) bool { return r == '|' || r == '\n' }) {
+			if s = strings.TrimSpace(s); s != "" {
+				mirrors = append(mirrors, s)
+			}
+		}
+	}
+	wheels, err := Build(ctx, tmp, packages, mirrors, logf)
+	if err != nil {
+		return "", err
+	}
+	if len(wheels) == 0 {
+		return "", errors.New("pyindex: no wheels built")
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, statErr := os.Stat(filepath.Join(dir, ".complete")); statErr == nil {
+			return dir, nil // another process won the race
+		}
+		return "", err
+	}
+	logf("pyindex: %d wheels in %s", len(wheels), dir)
+	return dir, nil
+}
+
+// Server is a PEP 503 simple index over a directory of wheels, on 127.0.0.1.
+type Server struct {
+	URL      string // http://127.0.0.1:<port>/simple
+	Dir      string
+	listener net.Listener
+	srv      *http.Server
+
+	mu       chan struct{}
+	requests []string
+}
+
+// Serve starts an index for the wheels in dir on a free port of 127.0.0.1 (or addr, when not
+// empty). Close stops it.
+func Serve(dir, addr string) (*Server, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, listener: l, URL: "http://" + l.Addr().String() + "/simple", mu: make(chan struct{}, 1)}
+	s.srv = &http.Server{Handler: s}
+	go s.srv.Serve(l)
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// Requests lists the paths requested so far.
+func (s *Server) Requests() []string {
+	s.mu <- struct{}{}
+	defer func() { <-s.mu }()
+	return append([]string(nil), s.requests...)
+}
+
+// projects maps normalised project names to their wheel files.
+func (s *Server) projects() (map[string][]string, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string][]string{}
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".whl") {
+			continue
+		}
+		name, _, _ := strings.Cut(n, "-")
+		m[Normalize(name)] = append(m[Normalize(name)], n)
+	}
+	return m, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu <- struct{}{}
+	s.requests = append(s.requests, r.URL.Path)
+	<-s.mu
+	p := r.URL.Path
+	switch {
+	case p == "/simple" || p == "/simple/":
+		m, err := s.projects()
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		names := make([]string, 0, len(m))
+		for n := range m {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<!DOCTYPE html>\n<html><body>\n")
+		for _, n := range names {
+			fmt.Fprintf(w, "<a href=\"/simple/%s/\">%s</a>\n", n, n)
+		}
+		io.WriteString(w, "</body></html>\n")
+	case strings.HasPrefix(p, "/simple/"):
+		name := strings.Trim(strings.TrimPrefix(p, "/simple/"), "/")
+		if Normalize(name) != name {
+			http.Redirect(w, r, "/simple/"+Normalize(name)+"/", http.StatusMovedPermanently)
+			return
+		}
+		m, err := s.projects()
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		files, ok := m[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if !strings.HasSuffix(p, "/") {
+			http.Redirect(w, r, p+"/", http.StatusMovedPermanently)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><body>\n")
+		for _, f := range files {
+			sum, err := fileSHA256(filepath.Join(s.Dir, f))
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			fmt.Fprintf(w, "<a href=\"/files/%s#sha256=%s\">%s</a>\n", html.EscapeString(f), sum, html.EscapeString(f))
+		}
+		io.WriteString(w, "</body></html>\n")
+	case strings.HasPrefix(p, "/files/"):
+		f := filepath.Base(p)
+		if !strings.HasSuffix(f, ".whl") {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, filepath.Join(s.Dir, f))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// SHA256 is the hex sha256 of the wheel of project name (normalised) at version, for lock files.
+func (s *Server) SHA256(name, version string) (string, error) {
+	m, err := s.projects()
+	if err != nil {
+		return "", err
+	}
+	for _, f := range m[Normalize(name)] {
+		parts := strings.Split(f, "-")
+		if len(parts) >= 2 && parts[1] == wheelName(version) {
+			return fileSHA256(filepath.Join(s.Dir, f))
+		}
+	}
+	return "", fmt.Errorf("no wheel for %s %s in %s", name, version, s.Dir)
+}
