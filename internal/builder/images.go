@@ -8,16 +8,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/stack"
 )
-
-// LabelStackDigest records, on a stack image distill built, the digest of the
-// definition it came from, so a changed stacks/*.toml is rebuilt.
-const LabelStackDigest = "io.distill.stack.definition"
 
 // Images resolves the builder's build and run images: first the stacks
 // defined next to builder.toml (built from Debian packages on first use and
@@ -60,7 +56,7 @@ func (i *Images) definition(ref string) (*stack.Definition, error) {
 
 func (i *Images) stackImage(ctx context.Context, def *stack.Definition) (v1.Image, error) {
 	if img, err := i.Store.Get(def.Ref()); err == nil {
-		if cf, err := img.ConfigFile(); err == nil && cf.Config.Labels[LabelStackDigest] == def.Digest() {
+		if cf, err := img.ConfigFile(); err == nil && cf.Config.Labels[stack.LabelDefinition] == def.Digest() {
 			return img, nil
 		}
 	} else if !errors.Is(err, image.ErrNotFound) {
@@ -71,31 +67,23 @@ func (i *Images) stackImage(ctx context.Context, def *stack.Definition) (v1.Imag
 	if err != nil {
 		return nil, fmt.Errorf("building stack %s from %s: %w", def.Ref(), def.File(), err)
 	}
-	img, err = withLabel(img, LabelStackDigest, def.Digest())
-	if err != nil {
-		return nil, err
-	}
 	if err := i.Store.Put(ctx, def.Ref(), img); err != nil {
 		return nil, err
 	}
 	return i.Store.Get(def.Ref())
 }
 
-func withLabel(img v1.Image, k, v string) (v1.Image, error) {
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg := cf.Config
-	if cfg.Labels == nil {
-		cfg.Labels = map[string]string{}
-	}
-	cfg.Labels[k] = v
-	return mutate.Config(img, cfg)
-}
-
 func sameRef(a, b string) bool {
 	na, errA := normalize(a)
 	nb, errB := normalize(b)
 	return errA == nil && errB == nil && na == nb
+}
+
+// normalize makes "distill/run:static" and its fully qualified form equal.
+func normalize(ref string) (string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", err
+	}
+	return r.Name(), nil
 }

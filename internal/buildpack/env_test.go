@@ -81,4 +81,3 @@ func TestReadDescriptorErrors(t *testing.T) {
 		})
 	}
 }
-

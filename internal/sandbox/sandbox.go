@@ -18,12 +18,12 @@ type Mount struct {
 
 // Process is one command to run in the sandbox.
 type Process struct {
-	Args   []string
-	Env    []string // "NAME=VALUE"
-	Dir    string   // working directory inside the sandbox
+	Args []string
+	Env  []string // "NAME=VALUE"
+	Dir  string   // working directory inside the sandbox
 	// Home, when set, is mounted as a private, empty tmpfs owned by UID:GID
 	// (tools write caches under $HOME).
-	Home string
+	Home   string
 	UID    int
 	GID    int
 	Mounts []Mount

@@ -43,6 +43,9 @@ const (
 	LabelDistroVersion = "io.buildpacks.base.distro.version"
 	LabelTitle         = "org.opencontainers.image.title"
 	LabelPackages      = "io.distill.stack.packages"
+	// LabelDefinition is the digest of the stacks/*.toml the image was built
+	// from, so callers that cache stack images know when to rebuild.
+	LabelDefinition = "io.distill.stack.definition"
 )
 
 type buildOptions struct {
@@ -491,5 +494,6 @@ func assemble(d *Definition, layer v1.Layer, pkgs []PackageVersion) (v1.Image, e
 		cf.Config.Labels[LabelTitle] = d.Title
 	}
 	cf.Config.Labels[LabelPackages] = string(list)
+	cf.Config.Labels[LabelDefinition] = d.Digest()
 	return mutate.ConfigFile(img, cf)
 }
