@@ -173,3 +173,18 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+func TestGoAppToRegistry(t *testing.T) {
+	harness.RequireTools(t)
+	ref := harness.Registry(t) + "/distill-it/go-mux:publish"
+	b := distill(t, copyApp(t, "samples/go-mux"), "--publish", ref).must(t)
+	harness.Podman(t, "pull", "--tls-verify=false", ref)
+	t.Cleanup(func() { harness.Podman(t, "rmi", "--force", ref) })
+	id := strings.TrimSpace(harness.Podman(t, "image", "inspect", "--format", "{{.Digest}}", ref))
+	if id != b.report.Digest {
+		t.Errorf("registry digest %s, report says %s", id, b.report.Digest)
+	}
+	if status, _ := harness.Run(t, ref).WaitHTTP(t, "/"); status != 200 {
+		t.Fatalf("GET / = %d", status)
+	}
+}

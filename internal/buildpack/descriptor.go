@@ -37,9 +37,16 @@ type Info struct {
 
 // Target is one [[targets]] entry.
 type Target struct {
-	OS      string `toml:"os,omitempty" json:"os,omitempty"`
-	Arch    string `toml:"arch,omitempty" json:"arch,omitempty"`
-	Variant string `toml:"variant,omitempty" json:"variant,omitempty"`
+	OS      string   `toml:"os,omitempty" json:"os,omitempty"`
+	Arch    string   `toml:"arch,omitempty" json:"arch,omitempty"`
+	Variant string   `toml:"variant,omitempty" json:"variant,omitempty"`
+	Distros []Distro `toml:"distros,omitempty" json:"distros,omitempty"`
+}
+
+// Distro is a [[targets.distros]] entry.
+type Distro struct {
+	Name    string `toml:"name" json:"name"`
+	Version string `toml:"version,omitempty" json:"version,omitempty"`
 }
 
 // Stack is one [[stacks]] entry (Buildpack API < 0.10, still read by stack-era platforms).
