@@ -2,20 +2,33 @@ package lifecycle
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 
 	"github.com/distill-build/distill/internal/buildpack"
 )
 
 // Cache is a local directory holding the layers buildpacks marked cache = true
-// and the diff IDs of the last build's layers. It is replaced as a whole after
-// a successful build, so a failed build never leaves it half-written.
+// and the diff IDs of the last build's layers.
+//
+// Layers move rather than copy: Restore moves them into the build, Save moves
+// the build's cache layers into a fresh cache directory that replaces the old
+// one in a rename, and Return gives restored layers back when a build fails.
+// The cache is never half-written; a build killed outright leaves it with
+// fewer layers, never with broken ones.
 type Cache struct {
 	Dir string
+
+	restored []restoredLayer
+}
+
+type restoredLayer struct {
+	cached, build string // layer directory in the cache and in the build
 }
 
 const cacheMetadataFile = "cache.json"
@@ -29,16 +42,16 @@ type cacheMetadata struct {
 func (c *Cache) previous() map[string]string {
 	var md cacheMetadata
 	b, err := os.ReadFile(filepath.Join(c.Dir, cacheMetadataFile))
-	if err != nil || json.Unmarshal(b, &md) != nil {
+	if err != nil || json.Unmarshal(b, &md) != nil || md.Layers == nil {
 		return map[string]string{}
 	}
 	return md.Layers
 }
 
-// Restore copies the cached layers of the group's buildpacks into the layers
+// Restore moves the cached layers of the group's buildpacks into the layers
 // directory and returns their names ("distill/go:go-mod").
 func (c *Cache) Restore(group []*buildpack.Descriptor, layersDir string, log io.Writer) ([]string, error) {
-	var restored []string
+	var names []string
 	for _, desc := range group {
 		esc := buildpack.EscapedID(desc.Info().ID)
 		src := filepath.Join(c.Dir, "layers", esc)
@@ -57,23 +70,39 @@ func (c *Cache) Restore(group []*buildpack.Descriptor, layersDir string, log io.
 			if err := copyTree(filepath.Join(src, l.Name+".toml"), dst); err != nil {
 				return nil, err
 			}
-			if _, err := os.Stat(l.Path); err == nil {
-				if err := copyTree(l.Path, dst); err != nil {
+			if _, err := os.Lstat(l.Path); err == nil {
+				target := filepath.Join(dst, l.Name)
+				if err := moveTree(l.Path, target); err != nil {
 					return nil, err
 				}
+				c.restored = append(c.restored, restoredLayer{cached: l.Path, build: target})
 			}
 			fmt.Fprintf(log, "Restoring cached layer %s:%s\n", desc.Info().ID, l.Name)
-			restored = append(restored, desc.Info().ID+":"+l.Name)
+			names = append(names, desc.Info().ID+":"+l.Name)
 		}
 	}
-	return restored, nil
+	return names, nil
 }
 
-// Save replaces the cache with the cache = true layers of this build and the
-// diff IDs of the exported layers.
+// Return moves restored layers back into the cache, for a build that failed:
+// the next build starts from the same cache.
+func (c *Cache) Return() {
+	for _, r := range c.restored {
+		if _, err := os.Lstat(r.build); err == nil {
+			_ = moveTree(r.build, r.cached)
+		}
+	}
+	c.restored = nil
+}
+
+// Save replaces the cache with the cache = true layers of this build (moved
+// out of the build's layers directory) and the diff IDs of the exported layers.
 func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 	next := c.Dir + ".next"
 	if err := os.RemoveAll(next); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(next, 0o755); err != nil {
 		return err
 	}
 	for _, bp := range res.Buildpacks {
@@ -88,8 +117,8 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 			if err := copyTree(filepath.Join(bp.Dir, l.Name+".toml"), dst); err != nil {
 				return err
 			}
-			if _, err := os.Stat(l.Path); err == nil {
-				if err := copyTree(l.Path, dst); err != nil {
+			if _, err := os.Lstat(l.Path); err == nil {
+				if err := moveTree(l.Path, filepath.Join(dst, l.Name)); err != nil {
 					return err
 				}
 			}
@@ -105,9 +134,6 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(next, 0o755); err != nil {
-		return err
-	}
 	if err := os.WriteFile(filepath.Join(next, cacheMetadataFile), b, 0o644); err != nil {
 		return err
 	}
@@ -121,11 +147,35 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 	if err := os.Rename(next, c.Dir); err != nil {
 		return fmt.Errorf("replacing cache %s: %w", c.Dir, err)
 	}
+	c.restored = nil
 	return os.RemoveAll(old)
 }
 
 // Clear removes the cache.
 func (c *Cache) Clear() error { return os.RemoveAll(c.Dir) }
+
+// moveTree renames src to dst, copying across file systems.
+func moveTree(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	err := os.Rename(src, dst)
+	if !errors.Is(err, syscall.EXDEV) {
+		if err != nil {
+			return fmt.Errorf("moving %s to %s: %w", src, dst, err)
+		}
+		return nil
+	}
+	if err := copyTree(src, filepath.Dir(dst)); err != nil {
+		return err
+	}
+	if filepath.Base(src) != filepath.Base(dst) {
+		if err := os.Rename(filepath.Join(filepath.Dir(dst), filepath.Base(src)), dst); err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(src)
+}
 
 // copyTree copies src into the directory dst with cp -a, which keeps
 // symlinks, modes and owners (the CNB user's) as they are.

@@ -54,8 +54,9 @@ type Result struct {
 	Restored  []string
 	Duration  time.Duration
 
-	dirs *workDirs
-	save func() error
+	dirs  *workDirs
+	save  func() error
+	cache *Cache
 }
 
 // Commit saves the cache; call it once the image has been written.
@@ -67,8 +68,12 @@ func (r *Result) Commit() error {
 }
 
 // Close removes the build's working directories (the image's layers are
-// staged there: write the image before closing).
+// staged there: write the image before closing). Without a Commit, the
+// restored cache layers go back to the cache untouched by this build's outcome.
 func (r *Result) Close() {
+	if r.cache != nil {
+		r.cache.Return()
+	}
 	if r.dirs != nil {
 		r.dirs.remove()
 	}
@@ -162,6 +167,11 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		previous = map[string]string{}
 	} else {
 		phase(o.Log, "RESTORING", "")
+		defer func() {
+			if err != nil {
+				cache.Return()
+			}
+		}()
 		if restored, err = cache.Restore(detected.Group, dirs.layers, o.Log); err != nil {
 			return nil, fmt.Errorf("restoring the cache %s: %w (use --clear-cache to start afresh)", cache.Dir, err)
 		}
@@ -193,6 +203,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 			}
 			return o.Cache.Save(built, layers)
 		},
+		cache: o.Cache,
 	}, nil
 }
 

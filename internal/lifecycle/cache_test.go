@@ -1,0 +1,67 @@
+package lifecycle
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/distill-build/distill/internal/buildpack"
+)
+
+func writeLayer(t *testing.T, dir, name string, types buildpack.LayerTypes, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := buildpack.WriteLayerMetadata(dir, name, buildpack.LayerMetadata{Types: types}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name, "data"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCacheRoundTrip(t *testing.T) {
+	desc := &buildpack.Descriptor{Buildpack: buildpack.Info{ID: "distill/go", Version: "1"}}
+	cache := &Cache{Dir: filepath.Join(t.TempDir(), "cache")}
+
+	// First build: one cached layer, one launch-only layer.
+	layers := filepath.Join(t.TempDir(), "layers", "distill_go")
+	writeLayer(t, layers, "go-mod", buildpack.LayerTypes{Cache: true}, "modules v1")
+	writeLayer(t, layers, "app", buildpack.LayerTypes{Launch: true}, "binary")
+	ls, err := buildpack.ReadLayers(layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &BuildResult{Buildpacks: []BuildpackResult{{Desc: desc, Dir: layers, Layers: ls}}}
+	if err := cache.Save(res, []ExportedLayer{{Name: "distill/go:app", DiffID: "sha256:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cache.previous()["distill/go:app"]; got != "sha256:1" {
+		t.Fatalf("previous diff ID = %q", got)
+	}
+
+	// Second build restores the cached layer only.
+	build := filepath.Join(t.TempDir(), "layers")
+	names, err := cache.Restore([]*buildpack.Descriptor{desc}, build, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 1 || names[0] != "distill/go:go-mod" {
+		t.Fatalf("restored %v", names)
+	}
+	if b, err := os.ReadFile(filepath.Join(build, "distill_go", "go-mod", "data")); err != nil || string(b) != "modules v1" {
+		t.Fatalf("restored content %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(build, "distill_go", "app")); err == nil {
+		t.Fatal("a launch-only layer was restored")
+	}
+
+	// The build fails: the layer goes back, and a third build finds it again.
+	cache.Return()
+	names, err = cache.Restore([]*buildpack.Descriptor{desc}, filepath.Join(t.TempDir(), "layers"), io.Discard)
+	if err != nil || len(names) != 1 {
+		t.Fatalf("after Return: %v, %v", names, err)
+	}
+}
