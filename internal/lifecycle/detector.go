@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -58,12 +59,15 @@ func (e *NoGroupError) Error() string {
 			status = "pass"
 		}
 		fmt.Fprintf(&b, "\n  %s (%s)", o.desc.Key(), status)
-		if out := strings.TrimSpace(o.output); out != "" && !o.passed {
+		if out := strings.TrimSpace(ansi.ReplaceAllString(o.output, "")); out != "" && !o.passed {
 			fmt.Fprintf(&b, "\n    %s", strings.ReplaceAll(out, "\n", "\n    "))
 		}
 	}
 	return b.String()
 }
+
+// ansi matches terminal colour sequences, which buildpack loggers emit.
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 // detector runs bin/detect for the builder's order.
 type detector struct {

@@ -1,6 +1,5 @@
-// Package sandbox runs buildpack processes inside the build image: through an
-// OCI runtime (runc) on an unpacked root filesystem, or directly when the
-// driver already runs inside the build image.
+// Package sandbox runs buildpack processes inside the build image, through an
+// OCI runtime (runc) on its unpacked root filesystem.
 package sandbox
 
 import (
