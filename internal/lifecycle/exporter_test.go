@@ -1,0 +1,142 @@
+package lifecycle
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/image"
+)
+
+func exportFixture(t *testing.T) (*exporter, *BuildResult) {
+	t.Helper()
+	root := t.TempDir()
+	dirs := &workDirs{root: root, app: filepath.Join(root, "workspace"), layers: filepath.Join(root, "layers")}
+	os.MkdirAll(dirs.app, 0o755)
+	os.WriteFile(filepath.Join(dirs.app, "index.html"), []byte("<p>hi</p>"), 0o644)
+	bpDir := filepath.Join(dirs.layers, "distill_go")
+	writeLayer(t, bpDir, "app", buildpack.LayerTypes{Launch: true}, "binary")
+	os.MkdirAll(filepath.Join(bpDir, "app", "bin"), 0o755)
+	os.MkdirAll(filepath.Join(bpDir, "app", "env.launch"), 0o755)
+	os.WriteFile(filepath.Join(bpDir, "app", "env.launch", "GODEBUG"), []byte("x=1"), 0o644)
+	writeLayer(t, bpDir, "go-cache", buildpack.LayerTypes{Cache: true}, "cache")
+	os.WriteFile(filepath.Join(bpDir, "app.sbom.cdx.json"), []byte(`{"bomFormat":"CycloneDX"}`), 0o644)
+	ls, err := buildpack.ReadLayers(bpDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := &buildpack.Descriptor{Buildpack: buildpack.Info{ID: "distill/go", Version: "1.0.0"}}
+	res := &BuildResult{
+		Buildpacks: []BuildpackResult{{Desc: desc, Dir: bpDir, Layers: ls}},
+		Processes: []buildpack.Process{
+			{Type: "worker", Command: buildpack.Command{"/layers/distill_go/app/bin/worker"}, BuildpackID: "distill/go"},
+			{Type: "web", Command: buildpack.Command{"/layers/distill_go/app/bin/web"}, Args: []string{"-v"}, BuildpackID: "distill/go"},
+		},
+	}
+	return &exporter{dirs: dirs, uid: 1000, gid: 1000, previous: map[string]string{}}, res
+}
+
+func TestExport(t *testing.T) {
+	run, err := random.Image(1024, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err = mutate.Config(run, mustConfig(t, run, []string{"PATH=/usr/bin", "SSL_CERT_DIR=/etc/ssl/certs"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, res := exportFixture(t)
+	img, layers, err := e.Export(run, "distill/run:static", res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range layers {
+		names = append(names, l.Name)
+	}
+	if got := strings.Join(names, ","); got != "run image  distill/run:static,run image  distill/run:static,distill/go:app,sbom,app" {
+		t.Errorf("layers = %s", got)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cf.Config
+	if strings.Join(c.Entrypoint, " ") != "/layers/distill_go/app/bin/web" || strings.Join(c.Cmd, " ") != "-v" {
+		t.Errorf("entrypoint %v cmd %v, want the web process", c.Entrypoint, c.Cmd)
+	}
+	env := strings.Join(c.Env, "\n")
+	for _, want := range []string{"PATH=/layers/distill_go/app/bin:/usr/bin", "GODEBUG=x=1", "CNB_APP_DIR=/workspace", "SSL_CERT_DIR=/etc/ssl/certs"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("env lacks %s:\n%s", want, env)
+		}
+	}
+	if c.User != "1000:1000" || c.WorkingDir != "/workspace" {
+		t.Errorf("user %q workdir %q", c.User, c.WorkingDir)
+	}
+	if !cf.Created.Time.Equal(image.Epoch) {
+		t.Errorf("created = %v", cf.Created)
+	}
+	var md lifecycleMetadata
+	if err := json.Unmarshal([]byte(c.Labels[LabelLifecycleMetadata]), &md); err != nil {
+		t.Fatal(err)
+	}
+	if md.RunImage.Image != "distill/run:static" || md.RunImage.TopLayer == "" || len(md.Buildpacks) != 1 || md.Buildpacks[0].Layers["app"].SHA == "" {
+		t.Errorf("lifecycle metadata = %+v", md)
+	}
+	if _, ok := md.Buildpacks[0].Layers["go-cache"]; ok {
+		t.Error("a cache-only layer is listed as exported")
+	}
+	var bm buildMetadata
+	if err := json.Unmarshal([]byte(c.Labels[LabelBuildMetadata]), &bm); err != nil || len(bm.Processes) != 2 {
+		t.Errorf("build metadata %+v, %v", bm, err)
+	}
+
+	// The same inputs export to the same digest.
+	e2, res2 := exportFixture(t)
+	img2, _, err := e2.Export(run, "distill/run:static", res2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := img.Digest()
+	d2, _ := img2.Digest()
+	if d1 != d2 {
+		t.Errorf("digests differ: %s vs %s", d1, d2)
+	}
+}
+
+func TestDefaultProcess(t *testing.T) {
+	p := func(typ string, def bool) buildpack.Process { return buildpack.Process{Type: typ, Default: def} }
+	for _, tc := range []struct {
+		name  string
+		procs []buildpack.Process
+		want  string
+	}{
+		{"explicit default", []buildpack.Process{p("web", false), p("worker", true)}, "worker"},
+		{"web", []buildpack.Process{p("worker", false), p("web", false)}, "web"},
+		{"only one", []buildpack.Process{p("server", false)}, "server"},
+		{"none", []buildpack.Process{p("a", false), p("b", false)}, ""},
+	} {
+		got, ok := defaultProcess(tc.procs)
+		if (tc.want == "") == ok || got.Type != tc.want {
+			t.Errorf("%s: got %q, %v", tc.name, got.Type, ok)
+		}
+	}
+}
+
+func mustConfig(t *testing.T, img v1.Image, env []string) v1.Config {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.Config.Env = env
+	return cf.Config
+}
