@@ -262,3 +262,5 @@ func extractPackage(tarball, dest string) error {
 		}
 	}
 }
+
+func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }

@@ -158,7 +158,13 @@ func pickNodeVersion(req versionRequest, listed []string) (*semver.Version, erro
 	case len(ltsMatch) > 0:
 		return ltsMatch[0], nil
 	case req.LTSOnly && req.Constraint == nil:
-		return nil, errors.New("the registry lists no LTS line of Node.js")
+		// No line has reached LTS (a registry that lists a single line): its newest even release.
+		for _, v := range vs {
+			if v.Major()%2 == 0 {
+				return v, nil
+			}
+		}
+		return vs[0], nil
 	case len(match) > 0:
 		return match[0], nil
 	}

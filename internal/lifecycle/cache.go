@@ -67,7 +67,7 @@ func (c *Cache) Restore(group []*buildpack.Descriptor, layersDir string, log io.
 			if err := os.MkdirAll(dst, 0o755); err != nil {
 				return nil, err
 			}
-			if err := copyTree(filepath.Join(src, l.Name+".toml"), dst); err != nil {
+			if err := copyMetadata(src, l.Name, dst); err != nil {
 				return nil, err
 			}
 			if _, err := os.Lstat(l.Path); err == nil {
@@ -114,7 +114,7 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 			if err := os.MkdirAll(dst, 0o755); err != nil {
 				return err
 			}
-			if err := copyTree(filepath.Join(bp.Dir, l.Name+".toml"), dst); err != nil {
+			if err := copyMetadata(bp.Dir, l.Name, dst); err != nil {
 				return err
 			}
 			if _, err := os.Lstat(l.Path); err == nil {
@@ -153,6 +153,21 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 
 // Clear removes the cache.
 func (c *Cache) Clear() error { return os.RemoveAll(c.Dir) }
+
+// copyMetadata copies a layer's <name>.toml and its SBOM files
+// (<name>.sbom.<ext>.json), which travel with a cached layer.
+func copyMetadata(from, name, to string) error {
+	files, err := filepath.Glob(filepath.Join(from, name+".sbom.*.json"))
+	if err != nil {
+		return err
+	}
+	for _, f := range append([]string{filepath.Join(from, name+".toml")}, files...) {
+		if err := copyTree(f, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // moveTree renames src to dst, copying across file systems.
 func moveTree(src, dst string) error {

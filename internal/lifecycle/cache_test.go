@@ -30,6 +30,10 @@ func TestCacheRoundTrip(t *testing.T) {
 	layers := filepath.Join(t.TempDir(), "layers", "distill_go")
 	writeLayer(t, layers, "go-mod", buildpack.LayerTypes{Cache: true}, "modules v1")
 	writeLayer(t, layers, "app", buildpack.LayerTypes{Launch: true}, "binary")
+	writeLayer(t, layers, "venv", buildpack.LayerTypes{Launch: true, Cache: true}, "packages")
+	if err := os.WriteFile(filepath.Join(layers, "venv.sbom.cdx.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ls, err := buildpack.ReadLayers(layers)
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +52,11 @@ func TestCacheRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != 1 || names[0] != "distill/go:go-mod" {
+	if len(names) != 2 || names[0] != "distill/go:go-mod" || names[1] != "distill/go:venv" {
 		t.Fatalf("restored %v", names)
+	}
+	if _, err := os.Stat(filepath.Join(build, "distill_go", "venv.sbom.cdx.json")); err != nil {
+		t.Errorf("the SBOM of a cached layer was not restored: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(build, "distill_go", "go-mod", "data")); err != nil || string(b) != "modules v1" {
 		t.Fatalf("restored content %q, %v", b, err)
@@ -61,7 +68,7 @@ func TestCacheRoundTrip(t *testing.T) {
 	// The build fails: the layer goes back, and a third build finds it again.
 	cache.Return()
 	names, err = cache.Restore([]*buildpack.Descriptor{desc}, filepath.Join(t.TempDir(), "layers"), io.Discard)
-	if err != nil || len(names) != 1 {
+	if err != nil || len(names) != 2 {
 		t.Fatalf("after Return: %v, %v", names, err)
 	}
 }

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/buildpacks/libcnb/v2"
+)
+
+// configFiles are app files whose content changes what an install produces.
+var configFiles = []string{".npmrc", ".yarnrc", ".yarnrc.yml", "pnpm-workspace.yaml", ".pnpmfile.cjs"}
+
+// modulesKey identifies an install: tool and version, Node.js version, lock file, the install
+// inputs of package.json and the package managers' project configuration.
+func modulesKey(appDir string, pkg packageJSON, pm packageManager, nodeVersion string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "pm=%s@%s\nnode=%s\narch=%s\n", pm.Kind, pm.Version, nodeVersion, targetArch())
+	h.Write(pkg.installInputs())
+	for _, name := range append([]string{pm.Lock}, configFiles...) {
+		if name == "" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(appDir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(h, "%s=%x\n", name, sum)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// toolEnv is the environment of package manager commands and build scripts.
+type toolEnv struct {
+	base     []string
+	set      map[string]string
+	unset    map[string]bool
+	nodeDir  string
+	cacheDir string
+}
+
+func (e toolEnv) list(extra map[string]string) []string {
+	set := map[string]string{}
+	for k, v := range e.set {
+		set[k] = v
+	}
+	for k, v := range extra {
+		set[k] = v
+	}
+	var env []string
+	for _, kv := range e.base {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := set[k]; ok || e.unset[k] {
+			continue
+		}
+		env = append(env, kv)
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+set[k])
+	}
+	return env
+}
+
+// newToolEnv prepares the environment: the chosen Node.js and package manager first on PATH,
+// node-gyp pointed at Node's headers, the package managers' caches in the cache layer, and the
+// npmrc binding (if any) as npm's user config, read in place and never copied.
+func newToolEnv(pm packageManager, nodeLayer, pmLayer, cacheDir, npmrc string) toolEnv {
+	base := os.Environ()
+	path := os.Getenv("PATH")
+	set := map[string]string{
+		"PATH":                       filepath.Join(nodeLayer, "bin") + ":" + filepath.Join(pmLayer, "bin") + ":" + path,
+		"npm_config_nodedir":         nodeLayer,
+		"npm_config_cache":           filepath.Join(cacheDir, "npm"),
+		"npm_config_update_notifier": "false",
+		"npm_config_fund":            "false",
+		"npm_config_audit":           "false",
+		"npm_config_progress":        "false",
+		"CI":                         "true",
+	}
+	if npmrc != "" {
+		set["npm_config_userconfig"] = npmrc
+	}
+	switch pm.Kind {
+	case PMYarn:
+		set["YARN_CACHE_FOLDER"] = filepath.Join(cacheDir, "yarn")
+	case PMBerry:
+		set["YARN_CACHE_FOLDER"] = filepath.Join(cacheDir, "yarn-berry")
+		set["YARN_GLOBAL_FOLDER"] = filepath.Join(cacheDir, "yarn-berry-global")
+		set["YARN_ENABLE_GLOBAL_CACHE"] = "false"
+		set["YARN_ENABLE_TELEMETRY"] = "0"
+		set["YARN_ENABLE_PROGRESS_BARS"] = "false"
+		set["YARN_ENABLE_MIRROR"] = "false"
+		if pm.NodeLinker != "node-modules" {
+			set["YARN_NODE_LINKER"] = "node-modules"
+		}
+		if pm.YarnPath == "" {
+			set["YARN_IGNORE_PATH"] = "1"
+		}
+		if r := os.Getenv("npm_config_registry"); r != "" && os.Getenv("YARN_NPM_REGISTRY_SERVER") == "" {
+			set["YARN_NPM_REGISTRY_SERVER"] = r
+		}
+	case PMPnpm:
+		set["npm_config_store_dir"] = filepath.Join(cacheDir, "pnpm-store")
+		set["npm_config_package_import_method"] = "copy"
+	}
+	return toolEnv{base: base, set: set, unset: map[string]bool{}, nodeDir: nodeLayer, cacheDir: cacheDir}
+}
+
+// installCommand is the command that installs the dependencies; prodOnly leaves dev dependencies out.
+func installCommand(pm packageManager, prodOnly bool) []string {
+	switch pm.Kind {
+	case PMYarn:
+		args := []string{"install", "--non-interactive", "--production=" + fmt.Sprint(prodOnly)}
+		if pm.Lock != "" {
+			args = append(args, "--frozen-lockfile")
+		}
+		return args
+	case PMBerry:
+		if prodOnly {
+			return []string{"workspaces", "focus", "--all", "--production"}
+		}
+		if pm.Lock != "" {
+			return []string{"install", "--immutable"}
+		}
+		return []string{"install"}
+	case PMPnpm:
+		args := []string{"install", "--config.confirmModulesPurge=false"}
+		if prodOnly {
+			args = append(args, "--prod")
+		} else {
+			args = append(args, "--prod=false")
+		}
+		if pm.Lock != "" {
+			args = append(args, "--frozen-lockfile")
+		} else {
+			args = append(args, "--no-frozen-lockfile")
+		}
+		return args
+	}
+	omit := "--include=dev"
+	if prodOnly {
+		omit = "--omit=dev"
+	}
+	if pm.Lock != "" {
+		return []string{"ci", omit}
+	}
+	return []string{"install", omit, "--no-package-lock"}
+}
+
+// pruneCommand removes dev dependencies from an installed tree.
+func pruneCommand(pm packageManager) []string {
+	switch pm.Kind {
+	case PMYarn:
+		args := []string{"install", "--non-interactive", "--production=true", "--offline", "--ignore-scripts"}
+		if pm.Lock != "" {
+			args = append(args, "--frozen-lockfile")
+		}
+		return args
+	case PMBerry:
+		return []string{"workspaces", "focus", "--all", "--production"}
+	case PMPnpm:
+		return []string{"prune", "--prod", "--config.confirmModulesPurge=false"}
+	}
+	return []string{"prune", "--omit=dev"}
+}
+
+// runScriptCommand runs a package.json script.
+func runScriptCommand(pm packageManager, script string) []string {
+	return []string{"run", script}
+}
+
+// runTool runs a command in dir, streaming its output to w; a failure carries the output's tail.
+func runTool(w io.Writer, dir string, env []string, argv []string) error {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = env
+	tail := &tailBuffer{max: 6000}
+	out := io.MultiWriter(w, tail)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%v:\n%s", err, strings.TrimRight(tail.String(), "\n"))
+	}
+	return nil
+}
+
+type tailBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	n, _ := t.Buffer.Write(p)
+	if t.Len() > 2*t.max {
+		b := append([]byte(nil), t.Bytes()[t.Len()-t.max:]...)
+		t.Reset()
+		t.Buffer.Write(b)
+	}
+	return n, nil
+}
+
+func (t *tailBuffer) String() string {
+	s := t.Buffer.String()
+	if len(s) > t.max {
+		s = "…" + s[len(s)-t.max:]
+	}
+	return s
+}
+
+// moveTree moves src to dst (rename, else copy and remove: layers may be another mount).
+func moveTree(src, dst string) error {
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(src, dst); err == nil {
+		return nil
+	}
+	if err := copyTree(src, dst); err != nil {
+		return err
+	}
+	return os.RemoveAll(src)
+}
+
+// copyTree copies src to dst preserving symlinks and modes.
+func copyTree(src, dst string) error {
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := exec.Command("cp", "-a", src, dst).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("cp -a %s %s: %v: %s", src, dst, err, out)
+	}
+	return nil
+}
+
+// linkModules points <app>/node_modules at target (replacing a link or directory there).
+func linkModules(appDir, target string) error {
+	link := filepath.Join(appDir, "node_modules")
+	if err := os.RemoveAll(link); err != nil {
+		return err
+	}
+	return os.Symlink(target, link)
+}
+
+// modulesPlan is what the dependency step decided.
+type modulesPlan struct {
+	Key      string
+	Reused   bool
+	Empty    bool // nothing to install
+	FullTree string
+	ProdTree string
+}
+
+// installModules fills the node-modules launch layer with production dependencies and, when build
+// scripts run, the build-modules cache layer with the full tree, reusing both while the key holds.
+func (b *Builder) installModules(appDir string, pkg packageJSON, hasPkg bool, pm packageManager, env toolEnv, nodeVersion string,
+	needFull bool, buildLayer, modLayer *libcnb.Layer, out io.Writer) (modulesPlan, error) {
+	key, err := modulesKey(appDir, pkg, pm, nodeVersion)
+	if err != nil {
+		return modulesPlan{}, err
+	}
+	plan := modulesPlan{Key: key, FullTree: filepath.Join(buildLayer.Path, "node_modules"), ProdTree: filepath.Join(modLayer.Path, "node_modules")}
+	modLayer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
+	buildLayer.LayerTypes = libcnb.LayerTypes{Cache: true}
+	appModules := filepath.Join(appDir, "node_modules")
+
+	if !hasPkg || (!pkg.hasDependencies() && pm.Lock == "") {
+		b.Logger.Body("No dependencies to install")
+		plan.Empty = true
+		return plan, nil
+	}
+
+	want := map[string]interface{}{"key": key, "package-manager": pm.Kind + "@" + pm.Version, "node": nodeVersion}
+	prodOK := metadataEqual(modLayer.Metadata, want) && fileExists(plan.ProdTree)
+	fullOK := !needFull || (metadataEqual(buildLayer.Metadata, want) && fileExists(plan.FullTree))
+	if prodOK && fullOK {
+		b.Logger.Bodyf("Reusing node_modules: lock file, package.json dependencies and Node.js %s unchanged", nodeVersion)
+		plan.Reused = true
+		return plan, nil
+	}
+
+	if fi, err := os.Lstat(appModules); err == nil {
+		if fi.Mode()&os.ModeSymlink == 0 {
+			b.Logger.Body("Removing the app's own node_modules: dependencies are installed from package.json and the lock file")
+		}
+		if err := os.RemoveAll(appModules); err != nil {
+			return plan, err
+		}
+	}
+	installEnv := env.list(nil)
+	installEnv = withoutVar(installEnv, "NODE_ENV") // NODE_ENV=production would drop dev dependencies
+	args := installCommand(pm, !needFull)
+	b.Logger.Bodyf("%s %s", pm.Kind, strings.Join(args, " "))
+	if err := runTool(out, appDir, installEnv, append(append([]string{}, pm.Argv...), args...)); err != nil {
+		return plan, fmt.Errorf("%s %s failed: %w", pm.Kind, strings.Join(args, " "), err)
+	}
+	if err := os.MkdirAll(appModules, 0o755); err != nil { // an install with nothing to do may create none
+		return plan, err
+	}
+
+	if needFull {
+		if err := copyTree(appModules, plan.FullTree); err != nil {
+			return plan, err
+		}
+		args := pruneCommand(pm)
+		b.Logger.Bodyf("%s %s", pm.Kind, strings.Join(args, " "))
+		if err := runTool(out, appDir, installEnv, append(append([]string{}, pm.Argv...), args...)); err != nil {
+			return plan, fmt.Errorf("pruning dev dependencies (%s %s) failed: %w", pm.Kind, strings.Join(args, " "), err)
+		}
+		buildLayer.Metadata = copyMap(want)
+	}
+	if err := moveTree(appModules, plan.ProdTree); err != nil {
+		return plan, err
+	}
+	modLayer.Metadata = copyMap(want)
+	return plan, nil
+}
+
+func copyMap(m map[string]interface{}) map[string]interface{} {
+	out := make(map[string]interface{}, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func withoutVar(env []string, name string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k != name {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/buildpacks/libcnb/v2"
+)
+
+//go:embed launcher/launch.js
+var launcherJS []byte
+
+// LauncherFile is the launcher's file name in its layer.
+const LauncherFile = "launch.js"
+
+// startCommand is a command the image should run, before it is turned into a process.
+type startCommand struct {
+	Type    string
+	Command string // shell-syntax command line (Procfile, start script) ...
+	Argv    []string
+	Source  string // "Procfile", "package.json scripts.start", "package.json main", "server.js"
+}
+
+var procfileLine = regexp.MustCompile(`^([A-Za-z0-9_-]+):\s*(.+)$`)
+
+// readProcfile reads <app>/Procfile (type: command lines); ok is false without one.
+func readProcfile(appDir string) ([]startCommand, bool, error) {
+	path := filepath.Join(appDir, "Procfile")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var out []startCommand
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := procfileLine.FindStringSubmatch(line)
+		if m == nil {
+			return nil, false, fmt.Errorf("%s:%d: want <type>: <command>, got %q", path, n, line)
+		}
+		out = append(out, startCommand{Type: m[1], Command: strings.TrimSpace(m[2]), Source: "Procfile"})
+	}
+	if len(out) == 0 {
+		return nil, false, fmt.Errorf("%s holds no process", path)
+	}
+	return out, true, nil
+}
+
+// startCommands decides what the image runs: the Procfile, else scripts.start, else node with
+// main, server.js, app.js or index.js.
+func startCommands(appDir string, pkg packageJSON) ([]startCommand, error) {
+	if cmds, ok, err := readProcfile(appDir); err != nil || ok {
+		return cmds, err
+	}
+	if s := strings.TrimSpace(pkg.Scripts["start"]); s != "" {
+		return []startCommand{{Type: "web", Command: s, Source: "package.json scripts.start"}}, nil
+	}
+	if pkg.Main != "" {
+		for _, cand := range []string{pkg.Main, pkg.Main + ".js"} {
+			if ok, _ := isFile(filepath.Join(appDir, cand)); ok {
+				return []startCommand{{Type: "web", Argv: []string{"node", cand}, Source: "package.json main"}}, nil
+			}
+		}
+	}
+	for _, name := range entryFiles {
+		if ok, _ := isFile(filepath.Join(appDir, name)); ok {
+			return []startCommand{{Type: "web", Argv: []string{"node", name}, Source: name}}, nil
+		}
+	}
+	return nil, nil
+}
+
+// parsedCommand is launch.js --parse's answer.
+type parsedCommand struct {
+	Simple   bool     `json:"simple"`
+	Argv     []string `json:"argv"`
+	Commands []struct {
+		Op   string   `json:"op"`
+		Argv []string `json:"argv"`
+	} `json:"commands"`
+}
+
+// parseCommand asks the launcher (with the build's node) how it reads a command line, so build and
+// launch agree; a command it cannot run without a shell is an error here, at build time.
+func parseCommand(nodeBin, launcher, command string) (parsedCommand, error) {
+	cmd := exec.Command(nodeBin, launcher, "--parse", command)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return parsedCommand{}, errors.New(strings.TrimSpace(strings.TrimPrefix(stderr.String(), "launch: ")))
+	}
+	var p parsedCommand
+	if err := json.Unmarshal(out, &p); err != nil {
+		return parsedCommand{}, fmt.Errorf("launch.js --parse: %v: %s", err, out)
+	}
+	return p, nil
+}
+
+var launcherBuiltins = map[string]bool{"echo": true, "true": true, "false": true, ":": true, "cd": true, "export": true, "exit": true, "exec": true}
+
+// processFor turns a start command into a process: a direct `node …` where possible (also for
+// node_modules/.bin commands that are node scripts), else the launcher. nodeBin is the launch
+// layer's node, buildNode the node that runs launch.js --parse now.
+func processFor(sc startCommand, appDir, nodeBin, buildNode, launcherPath string) (libcnb.Process, bool, []string, error) {
+	proc := libcnb.Process{Type: sc.Type}
+	argv := sc.Argv
+	var warnings []string
+	if argv == nil {
+		p, err := parseCommand(buildNode, launcherPath, sc.Command)
+		if err != nil {
+			return proc, false, nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", sc.Source, sc.Command, err)
+		}
+		if !p.Simple {
+			for _, c := range p.Commands {
+				if len(c.Argv) == 0 {
+					continue
+				}
+				name := c.Argv[0]
+				if launcherBuiltins[name] || name == "node" || name == "nodejs" || strings.Contains(name, "/") || strings.Contains(name, "$") {
+					continue
+				}
+				if _, ok := binScript(appDir, name); !ok {
+					warnings = append(warnings, fmt.Sprintf("%s: %q is not a node_modules/.bin command; the image has no %s unless the app provides it", sc.Source, name, name))
+				}
+			}
+			proc.Command = []string{nodeBin, launcherPath, "-c", sc.Command}
+			return proc, true, warnings, nil
+		}
+		argv = p.Argv
+	}
+	switch name := argv[0]; {
+	case name == "node" || name == "nodejs":
+		proc.Command = append([]string{nodeBin}, argv[1:]...)
+		return proc, false, nil, nil
+	case !strings.Contains(name, "/"):
+		if script, ok := binScript(appDir, name); ok {
+			proc.Command = append([]string{nodeBin, script}, argv[1:]...)
+			return proc, false, nil, nil
+		}
+		warnings = append(warnings, fmt.Sprintf("%s: %q is not node or a node_modules/.bin command; the image has no %s unless the app provides it", sc.Source, name, name))
+		proc.Command = []string{nodeBin, launcherPath, "-c", sc.Command}
+		return proc, true, warnings, nil
+	}
+	proc.Command = argv
+	return proc, false, nil, nil
+}
+
+// binScript resolves node_modules/.bin/<name> to a node script (its real path, which is also its path
+// in the image).
+func binScript(appDir, name string) (string, bool) {
+	p, err := filepath.EvalSymlinks(filepath.Join(appDir, "node_modules", ".bin", name))
+	if err != nil {
+		return "", false
+	}
+	data := make([]byte, 128)
+	f, err := os.Open(p)
+	if err != nil {
+		return "", false
+	}
+	n, _ := f.Read(data)
+	f.Close()
+	head := string(data[:n])
+	if strings.HasPrefix(head, "#!") {
+		first, _, _ := strings.Cut(head, "\n")
+		if !regexp.MustCompile(`\bnode(js)?\b`).MatchString(first) {
+			return "", false
+		}
+	} else if !regexp.MustCompile(`\.(c|m)?js$`).MatchString(p) {
+		return "", false
+	}
+	return p, true
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+)
+
+// npmPURL renders a package URL for an npm package: pkg:npm/%40scope/name@version.
+func npmPURL(name, version string) string {
+	p := "pkg:npm/"
+	if scope, rest, ok := strings.Cut(name, "/"); ok && strings.HasPrefix(scope, "@") {
+		p += "%40" + url.PathEscape(strings.TrimPrefix(scope, "@")) + "/" + url.PathEscape(rest)
+	} else {
+		p += url.PathEscape(name)
+	}
+	if version != "" {
+		p += "@" + url.PathEscape(version)
+	}
+	return p
+}
+
+// installedPackages lists name@version of every package installed under a node_modules tree
+// (nested trees and pnpm's .pnpm store included), sorted and without duplicates.
+func installedPackages(root string) ([]cdx.Component, error) {
+	seen := map[string]cdx.Component{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root && os.IsNotExist(err) {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if d.IsDir() || d.Name() != "package.json" {
+			return nil
+		}
+		// Only <node_modules>/<name>/package.json and <node_modules>/@scope/<name>/package.json.
+		dir := filepath.Dir(p)
+		parent := filepath.Dir(dir)
+		if strings.HasPrefix(filepath.Base(parent), "@") {
+			parent = filepath.Dir(parent)
+		}
+		if filepath.Base(parent) != "node_modules" {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil
+		}
+		var pj struct {
+			Name    string          `json:"name"`
+			Version string          `json:"version"`
+			License json.RawMessage `json:"license"`
+		}
+		if json.Unmarshal(data, &pj) != nil || pj.Name == "" || pj.Version == "" {
+			return nil
+		}
+		key := pj.Name + "@" + pj.Version
+		if _, ok := seen[key]; ok {
+			return nil
+		}
+		purl := npmPURL(pj.Name, pj.Version)
+		c := cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeLibrary, Name: pj.Name, Version: pj.Version, PackageURL: purl}
+		var lic string
+		if json.Unmarshal(pj.License, &lic) == nil && lic != "" {
+			c.Licenses = &cdx.Licenses{{Expression: lic}}
+		}
+		seen[key] = c
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	list := make([]cdx.Component, 0, len(seen))
+	for _, c := range seen {
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Name != list[j].Name {
+			return list[i].Name < list[j].Name
+		}
+		return list[i].Version < list[j].Version
+	})
+	return list, nil
+}
+
+// writeModulesSBOM writes the CycloneDX SBOM of the production packages in tree.
+func writeModulesSBOM(file, tree string, app packageJSON) (int, error) {
+	comps, err := installedPackages(tree)
+	if err != nil {
+		return 0, err
+	}
+	bom := newBOM()
+	if app.Name != "" {
+		purl := npmPURL(app.Name, app.Version)
+		bom.Metadata.Component = &cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: app.Name, Version: app.Version, PackageURL: purl}
+	}
+	bom.Components = &comps
+	return len(comps), encodeBOM(file, bom)
+}
+
+// writeRuntimeSBOM writes the CycloneDX SBOM of the Node.js runtime layer.
+func writeRuntimeSBOM(file, version, integrity string) error {
+	bom := newBOM()
+	purl := "pkg:generic/node@" + url.PathEscape(version)
+	c := cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: "node", Version: version, PackageURL: purl,
+		Licenses: &cdx.Licenses{{Expression: "MIT"}}}
+	if alg, b64, ok := strings.Cut(integrity, "-"); ok && alg == "sha512" {
+		if raw, err := decodeB64(b64); err == nil {
+			c.Hashes = &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA512, Value: fmt.Sprintf("%x", raw)}}
+		}
+	}
+	bom.Components = &[]cdx.Component{c}
+	return encodeBOM(file, bom)
+}
+
+func newBOM() *cdx.BOM {
+	bom := cdx.NewBOM()
+	bom.Metadata = &cdx.Metadata{
+		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: "distill/node"}}},
+	}
+	return bom
+}
+
+func encodeBOM(file string, bom *cdx.BOM) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("unable to create %s: %w", file, err)
+	}
+	enc := cdx.NewBOMEncoder(f, cdx.BOMFileFormatJSON)
+	enc.SetPretty(true)
+	if err := enc.Encode(bom); err != nil {
+		f.Close()
+		return fmt.Errorf("unable to write %s: %w", file, err)
+	}
+	return f.Close()
+}

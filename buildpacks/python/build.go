@@ -1,0 +1,507 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/buildpacks/libcnb/v2"
+	"github.com/paketo-buildpacks/libpak/v2/log"
+)
+
+// Layer names.
+const (
+	LayerCPython  = "cpython"   // the pruned interpreter and stdlib: launch + cache
+	LayerVenv     = "venv"      // the dependencies, a venv over the cpython layer: launch + cache
+	LayerProject  = "project"   // the app itself when it is a package (pip install --no-deps .): launch
+	LayerPipCache = "pip-cache" // pip's HTTP and wheel cache: cache
+)
+
+// ExecScriptName is the process wrapper's file in the cpython layer.
+const ExecScriptName = "libexec/distill_exec.py"
+
+// toolDists are the packaging tools never left in the image unless the app asks for them.
+var toolDists = []string{"pip", "setuptools", "wheel"}
+
+// Builder builds a Python app.
+type Builder struct {
+	Logger log.Logger
+
+	// Python is the build image's python3; empty means /usr/bin/python3 (else python3 on PATH).
+	Python string
+
+	platformEnv map[string]string
+}
+
+func (b *Builder) env(name string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return b.platformEnv[name]
+}
+
+func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
+	if b.Logger == nil {
+		b.Logger = newLogger(os.Stdout)
+	}
+	b.platformEnv = ctx.Platform.Environment
+	start := time.Now()
+	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
+	result := libcnb.NewBuildResult()
+	appDir := ctx.ApplicationPath
+
+	// Interpreter and version requests.
+	sysPython := b.Python
+	if sysPython == "" {
+		var err error
+		if sysPython, err = findPython(); err != nil {
+			return result, err
+		}
+	}
+	py, err := inspectPython(sysPython)
+	if err != nil {
+		return result, err
+	}
+	reqs, err := versionRequests(appDir, b.env("BP_CPYTHON_VERSION"))
+	if err != nil {
+		return result, err
+	}
+	if err := checkVersion(reqs, py.Version); err != nil {
+		return result, err
+	}
+	// Read everything that can be wrong with the app before writing any layer.
+	rs, err := resolveRequirements(appDir)
+	if err != nil {
+		return result, err
+	}
+	if _, err := readProcfile(appDir); err != nil {
+		return result, err
+	}
+
+	// CPython.
+	b.Logger.Header("CPython")
+	for _, r := range reqs {
+		b.Logger.Bodyf("%s asks for %s: CPython %s from the build image satisfies it", r.Source, r.Spec, py.Version)
+	}
+	keep := map[string]bool{}
+	for _, k := range strings.Split(b.env("BP_PYTHON_KEEP_MODULES"), ":") {
+		if k = strings.TrimSpace(k); k != "" {
+			if _, ok := optionalParts[k]; !ok {
+				return result, fmt.Errorf("BP_PYTHON_KEEP_MODULES: %q is not one of curses, readline, dbm, pydoc_data", k)
+			}
+			keep[k] = true
+		}
+	}
+	cpLayer, err := ctx.Layers.Layer(LayerCPython)
+	if err != nil {
+		return result, err
+	}
+	if err := b.cpython(py, &cpLayer, keep); err != nil {
+		return result, err
+	}
+	result.Layers = append(result.Layers, cpLayer)
+	layerPython := filepath.Join(cpLayer.Path, "bin", "python"+py.MajorMinor)
+	penv := processEnv{Python: layerPython, ExecScript: filepath.Join(cpLayer.Path, ExecScriptName)}
+
+	// Dependencies.
+	b.Logger.Header("Dependencies")
+	for _, n := range rs.Notes {
+		b.Logger.Body(n)
+	}
+	var pipCache libcnb.Layer
+	if !rs.empty() || rs.InstallProject {
+		if pipCache, err = ctx.Layers.Layer(LayerPipCache); err != nil {
+			return result, err
+		}
+		if err := os.MkdirAll(pipCache.Path, 0o755); err != nil {
+			return result, err
+		}
+		pipCache.LayerTypes = libcnb.LayerTypes{Cache: true}
+		pipCache.Metadata = map[string]interface{}{"purpose": "PIP_CACHE_DIR"}
+		result.Layers = append(result.Layers, pipCache)
+	}
+	pip := pipRunner{Python: sysPython, Cache: pipCache.Path, Env: b.pipEnv(ctx.Platform.Bindings)}
+	var venvPython string
+	if rs.empty() && !rs.InstallProject {
+		b.Logger.Body("No requirements (requirements.txt, a lock file, pyproject.toml dependencies): no venv")
+	} else {
+		venvLayer, err := ctx.Layers.Layer(LayerVenv)
+		if err != nil {
+			return result, err
+		}
+		if err := b.venv(py, layerPython, rs, pip, &venvLayer); err != nil {
+			return result, err
+		}
+		result.Layers = append(result.Layers, venvLayer)
+		venvPython = filepath.Join(venvLayer.Path, "bin", "python")
+		penv.Python = venvPython
+		penv.BinDirs = append(penv.BinDirs, filepath.Join(venvLayer.Path, "bin"))
+	}
+
+	// The project itself.
+	var scripts []string
+	if rs.InstallProject {
+		projLayer, err := ctx.Layers.Layer(LayerProject)
+		if err != nil {
+			return result, err
+		}
+		if err := b.project(appDir, py, venvPython, rs, pip, &projLayer); err != nil {
+			return result, err
+		}
+		result.Layers = append(result.Layers, projLayer)
+		penv.BinDirs = append(penv.BinDirs, filepath.Join(projLayer.Path, "bin"))
+		if pp, _ := readPyproject(appDir); pp != nil {
+			for s := range pp.Project.Scripts {
+				scripts = append(scripts, s)
+			}
+			for s := range pp.Tool.Poetry.Scripts {
+				scripts = append(scripts, s)
+			}
+		}
+	}
+
+	// The app's own bytecode (checked-hash: it stays right if a file changes).
+	if out, _ := compileAll(penv.Python, appDir, "checked-hash", true); len(strings.TrimSpace(string(out))) > 0 {
+		b.Logger.Bodyf("Some app files do not compile (they are kept as they are):\n%s", strings.TrimSpace(string(out)))
+	}
+
+	// Processes.
+	b.Logger.Header("Processes")
+	procs, err := decideProcesses(appDir, penv, scripts)
+	if err != nil {
+		return result, err
+	}
+	hasWeb := false
+	for _, p := range procs {
+		hasWeb = hasWeb || p.Type == "web"
+	}
+	for i, p := range procs {
+		def := p.Type == "web" || (!hasWeb && i == 0)
+		b.Logger.Bodyf("%s: %s (%s)", p.Type, shellJoin(p.Command), p.Why)
+		result.Processes = append(result.Processes, libcnb.Process{Type: p.Type, Command: p.Command, Default: def})
+	}
+	b.Logger.Bodyf("Built with CPython %s in %.1fs", py.Version, time.Since(start).Seconds())
+	return result, nil
+}
+
+// cpython fills (or reuses) the cpython layer.
+func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bool) error {
+	fp, err := pythonFingerprint(py)
+	if err != nil {
+		return err
+	}
+	var kept []string
+	for k := range keep {
+		kept = append(kept, k)
+	}
+	sort.Strings(kept)
+	want := map[string]interface{}{"version": py.Version.String(), "fingerprint": fp, "layout": layoutVersion, "keep": strings.Join(kept, ":")}
+	layer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
+	layer.LaunchEnvironment.Default("PYTHONUNBUFFERED", "1")
+	if sameMetadata(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "python"+py.MajorMinor)) {
+		layer.Metadata = want
+		b.Logger.Bodyf("Reusing CPython %s (cached layer)", py.Version)
+		return writeCPythonSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), py, resolveSystemLibs(layerLibs(layer.Path)))
+	}
+	if err := os.RemoveAll(layer.Path); err != nil {
+		return err
+	}
+	t := time.Now()
+	res, err := installCPython(py, layer.Path, keep)
+	if err != nil {
+		return err
+	}
+	if err := copyScript(filepath.Join(layer.Path, ExecScriptName)); err != nil {
+		return err
+	}
+	python := filepath.Join(layer.Path, "bin", "python"+py.MajorMinor)
+	if _, err := compileAll(python, layer.Path, "unchecked-hash", false); err != nil {
+		return err
+	}
+	// The copy must run on its own: import what the pruning kept.
+	if out, err := exec.Command(python, "-I", "-c", "import ssl, hashlib, sqlite3, ctypes, lzma, bz2, zlib, json, uuid, decimal, xml.parsers.expat, asyncio, zoneinfo").CombinedOutput(); err != nil {
+		return fmt.Errorf("the copied CPython does not work (%v):\n%s", err, out)
+	}
+	size, _ := dirSize(layer.Path)
+	b.Logger.Bodyf("CPython %s from %s: pruned copy of %.1f MB (tests, idle, tkinter, ensurepip, pip, headers dropped) in %.1fs",
+		py.Version, py.Bin, float64(size)/1e6, time.Since(t).Seconds())
+	if len(res.Libs) > 0 {
+		b.Logger.Bodyf("Copied libraries run:base lacks: %s", strings.Join(res.Libs, ", "))
+	}
+	if err := writeCPythonSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), py, resolveSystemLibs(res.Libs)); err != nil {
+		return err
+	}
+	layer.Metadata = want
+	return nil
+}
+
+// resolveSystemLibs finds the build image's files for the copied sonames (for the SBOM).
+func resolveSystemLibs(sonames []string) []string {
+	var out []string
+	for _, s := range sonames {
+		for _, dir := range []string{"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/x86_64-linux-gnu"} {
+			if p, err := filepath.EvalSymlinks(filepath.Join(dir, s)); err == nil {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// layerLibs lists the shared libraries copied into a cpython layer's lib/.
+func layerLibs(dir string) []string {
+	matches, _ := filepath.Glob(filepath.Join(dir, "lib", "*.so*"))
+	var out []string
+	for _, m := range matches {
+		out = append(out, filepath.Base(m))
+	}
+	return out
+}
+
+func copyScript(dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, []byte(execScript), 0o644)
+}
+
+// pipRunner runs the build image's pip against a target interpreter.
+type pipRunner struct {
+	Python string // the build image's python3, which has pip
+	Cache  string
+	Env    []string
+}
+
+func (p pipRunner) run(target string, args ...string) ([]byte, error) {
+	full := append([]string{"-m", "pip", "--python", target}, args...)
+	cmd := exec.Command(p.Python, full...)
+	cmd.Env = append(p.Env, "PIP_CACHE_DIR="+p.Cache, "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_PROGRESS_BAR=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("pip %s failed (%v):\n%s", strings.Join(args, " "), err, strings.TrimRight(string(out), "\n"))
+	}
+	return out, nil
+}
+
+// pipEnv is the environment for pip: the build's, plus PIP_* from <platform>/env, plus index
+// settings from bindings of type pip (pip.conf, index-url, extra-index-url) — never written to
+// a layer.
+func (b *Builder) pipEnv(bindings libcnb.Bindings) []string {
+	env := os.Environ()
+	for k, v := range b.platformEnv {
+		if _, ok := os.LookupEnv(k); !ok && strings.HasPrefix(k, "PIP_") {
+			env = append(env, k+"="+v)
+		}
+	}
+	for _, bd := range bindings {
+		if strings.ToLower(strings.TrimSpace(bd.Type)) != "pip" {
+			continue
+		}
+		if _, ok := bd.Secret["pip.conf"]; ok {
+			env = append(env, "PIP_CONFIG_FILE="+filepath.Join(bd.Path, "pip.conf"))
+		}
+		if v, ok := bd.Secret["index-url"]; ok {
+			env = append(env, "PIP_INDEX_URL="+strings.TrimSpace(v))
+		}
+		if v, ok := bd.Secret["extra-index-url"]; ok {
+			env = append(env, "PIP_EXTRA_INDEX_URL="+strings.TrimSpace(v))
+		}
+	}
+	return env
+}
+
+// venv fills (or reuses) the venv layer with the requirement set.
+func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip pipRunner, layer *libcnb.Layer) error {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%v\x00%s\x00", layoutVersion, py.Version, rs.Source, rs.Locked, strings.Join(rs.Lines, "\n"))
+	h.Write(rs.KeyData)
+	key := hex.EncodeToString(h.Sum(nil))
+	want := map[string]interface{}{"requirements-sha256": key, "python-version": py.Version.String(), "source": rs.Source}
+	layer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
+	if !rs.NoReuse && sameMetadata(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "pyvenv.cfg")) {
+		layer.Metadata = want
+		b.Logger.Bodyf("Reusing the installed dependencies (%s and Python %s unchanged)", rs.Source, py.Version)
+		// The SBOM is written every build: a platform need not restore it with the layer.
+		dists, err := installedDistributions(layer.Path)
+		if err != nil {
+			return err
+		}
+		return writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists)
+	}
+	if rs.NoReuse {
+		b.Logger.Bodyf("%s names local paths: reinstalling every build", rs.Source)
+	}
+	if err := os.RemoveAll(layer.Path); err != nil {
+		return err
+	}
+	t := time.Now()
+	if out, err := exec.Command(layerPython, "-I", "-m", "venv", "--without-pip", layer.Path).CombinedOutput(); err != nil {
+		return fmt.Errorf("creating the venv %s failed (%v):\n%s", layer.Path, err, out)
+	}
+	venvPython := filepath.Join(layer.Path, "bin", "python")
+	if !rs.empty() {
+		file := rs.File
+		if file == "" {
+			tmp, err := os.MkdirTemp("", "distill-python-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			file = filepath.Join(tmp, "requirements.txt")
+			if err := os.WriteFile(file, []byte(strings.Join(rs.Lines, "\n")+"\n"), 0o644); err != nil {
+				return err
+			}
+		}
+		args := []string{"install", "--no-compile", "--no-warn-script-location", "-r", file}
+		if rs.Locked {
+			args = append(args, "--no-deps")
+		}
+		b.Logger.Bodyf("pip install %s (from %s)", strings.Join(args[1:], " "), rs.Source)
+		out, err := pip.run(venvPython, args...)
+		if err != nil {
+			return err
+		}
+		b.logPip(out)
+	}
+	if err := b.removeTools(pip, venvPython, layer.Path, rs.Direct); err != nil {
+		return err
+	}
+	if _, err := compileAll(venvPython, filepath.Join(layer.Path, "lib"), "unchecked-hash", false); err != nil {
+		return err
+	}
+	dists, err := installedDistributions(layer.Path)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, d := range dists {
+		names = append(names, d.Name+" "+d.Version)
+	}
+	b.Logger.Bodyf("Installed %d distributions in %.1fs: %s", len(dists), time.Since(t).Seconds(), strings.Join(names, ", "))
+	if err := writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists); err != nil {
+		return err
+	}
+	layer.Metadata = want
+	return nil
+}
+
+// removeTools uninstalls pip, setuptools and wheel when they came in as dependencies only.
+func (b *Builder) removeTools(pip pipRunner, venvPython, root string, direct []string) error {
+	asked := map[string]bool{}
+	for _, d := range direct {
+		asked[d] = true
+	}
+	dists, err := installedDistributions(root)
+	if err != nil {
+		return err
+	}
+	var drop []string
+	for _, d := range dists {
+		n := normalize(d.Name)
+		for _, t := range toolDists {
+			if n == t && !asked[n] {
+				drop = append(drop, n)
+			}
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	b.Logger.Bodyf("Removing packaging tools from the image: %s", strings.Join(drop, ", "))
+	_, err = pip.run(venvPython, append([]string{"uninstall", "--yes"}, drop...)...)
+	return err
+}
+
+// project installs the app itself (a package) into the project layer, without dependencies
+// (they are in the venv) unless the buildpack could not read them (setup.py only).
+func (b *Builder) project(appDir string, py pythonInfo, venvPython string, rs requirementSet, pip pipRunner, layer *libcnb.Layer) error {
+	if err := os.RemoveAll(layer.Path); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(layer.Path, 0o755); err != nil {
+		return err
+	}
+	before := map[string]bool{}
+	if entries, err := os.ReadDir(appDir); err == nil {
+		for _, e := range entries {
+			before[e.Name()] = true
+		}
+	}
+	args := []string{"install", "--no-compile", "--no-warn-script-location", "--prefix", layer.Path}
+	if !rs.ProjectDeps {
+		args = append(args, "--no-deps")
+	}
+	args = append(args, appDir)
+	b.Logger.Bodyf("pip install %s", strings.Join(args[1:], " "))
+	out, err := pip.run(venvPython, args...)
+	if err != nil {
+		return err
+	}
+	b.logPip(out)
+	// Build leftovers pip's in-tree build wrote into the app (build/, *.egg-info).
+	if entries, err := os.ReadDir(appDir); err == nil {
+		for _, e := range entries {
+			if !before[e.Name()] && (e.Name() == "build" || strings.HasSuffix(e.Name(), ".egg-info")) {
+				os.RemoveAll(filepath.Join(appDir, e.Name()))
+			}
+		}
+	}
+	if _, err := compileAll(venvPython, filepath.Join(layer.Path, "lib"), "unchecked-hash", false); err != nil {
+		return err
+	}
+	site := filepath.Join(layer.Path, "lib", "python"+py.MajorMinor, "site-packages")
+	layer.LayerTypes = libcnb.LayerTypes{Launch: true}
+	layer.LaunchEnvironment.Prepend("PYTHONPATH", string(os.PathListSeparator), site)
+	dists, err := installedDistributions(layer.Path)
+	if err != nil {
+		return err
+	}
+	layer.Metadata = map[string]interface{}{"python-version": py.Version.String()}
+	return writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists)
+}
+
+// logPip shows pip's summary line.
+func (b *Builder) logPip(out []byte) {
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "Successfully installed") || strings.HasPrefix(l, "WARNING") || strings.HasPrefix(l, "ERROR") {
+			b.Logger.Body(strings.TrimSpace(l))
+		}
+	}
+}
+
+func sameMetadata(have map[string]interface{}, want map[string]interface{}) bool {
+	if have == nil {
+		return false
+	}
+	for k, v := range want {
+		if fmt.Sprint(have[k]) != fmt.Sprint(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// shellJoin renders args for the log, quoting those with spaces.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'$\\") {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		} else {
+			q[i] = a
+		}
+	}
+	return strings.Join(q, " ")
+}

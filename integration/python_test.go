@@ -1,0 +1,250 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/distill-build/distill/integration/harness"
+	"github.com/distill-build/distill/integration/pyindex"
+)
+
+// pythonSizeTarget is the target for the Flask + gunicorn image (compressed).
+const pythonSizeTarget = 30_000_000
+
+var (
+	pyIndexOnce sync.Once
+	pyIndexDir  string
+	pyIndexErr  error
+)
+
+// pythonIndex serves the test wheels (built once from Debian trixie's python3-* packages and
+// cached in .cache/pyindex) on 127.0.0.1 for this test; builds reach it through the host network.
+func pythonIndex(t *testing.T) *pyindex.Server {
+	t.Helper()
+	pyIndexOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		pyIndexDir, pyIndexErr = pyindex.Ensure(ctx, filepath.Join(repoRoot, ".cache", "pyindex"), pyindex.DebianPackages, t.Logf)
+	})
+	if pyIndexErr != nil {
+		t.Fatalf("building the test wheel index: %v", pyIndexErr)
+	}
+	s, err := pyindex.Serve(pyIndexDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// pyBuild runs distill build on a copy of integration/testdata/python/<name>.
+func pyBuild(t *testing.T, idx *pyindex.Server, app, out, cache string, args ...string) build {
+	t.Helper()
+	args = append([]string{"-o", "oci:" + out, "--cache-dir", cache, "--env", "PIP_INDEX_URL=" + idx.URL}, args...)
+	return distill(t, app, args...)
+}
+
+// TestPythonApps builds each kind of Python app the buildpack supports, runs it with PORT set
+// and checks its answer. The builds share one cache directory, so the CPython layer is prepared
+// once.
+func TestPythonApps(t *testing.T) {
+	harness.RequireTools(t)
+	idx := pythonIndex(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	apps := []struct {
+		name, want, process string
+	}{
+		{"flask-procfile", "hello from flask on python 3.13", "gunicorn --bind :$PORT"},
+		{"flask-auto", "hello from flask (requests 2.32.3)", "gunicorn --bind :$PORT app:app"},
+		{"pyproject", "hello from a pyproject.toml project", "project/bin/hello-server"},
+		{"pipenv", "hello from a Pipfile.lock app", "gunicorn --bind :$PORT app:app"},
+		{"poetry", "hello from a poetry.lock app", "gunicorn --bind :$PORT main:app"},
+		{"uv", "hello from an ASGI app", "uvicorn --host 0.0.0.0 --port $PORT main:app"},
+		{"nodeps-procfile", "hello from the standard library", "server.py"},
+		{"nodeps-main", "hello from main.py", "main.py"},
+	}
+	for _, a := range apps {
+		t.Run(a.name, func(t *testing.T) {
+			app := copyApp(t, "integration/testdata/python/"+a.name)
+			out := filepath.Join(t.TempDir(), "image")
+			start := time.Now()
+			b := pyBuild(t, idx, app, out, cache).must(t)
+			t.Logf("built in %.1fs, %.1f MB compressed", time.Since(start).Seconds(), float64(b.report.Total.Compressed)/1e6)
+			if !strings.Contains(b.stdout+b.stderr, a.process) {
+				t.Errorf("the process is not %q:\n%s", a.process, b.stdout)
+			}
+			ref := harness.LoadOCI(t, out)
+			status, body := harness.Run(t, ref).WaitHTTP(t, "/")
+			if status != 200 || !strings.Contains(body, a.want) {
+				t.Fatalf("GET / = %d %q, want %q", status, body, a.want)
+			}
+			switch a.name {
+			case "pipenv", "poetry", "uv":
+				// Lock files: exact pins, hashes checked, main group only (pytest is a dev
+				// dependency and not even on the index).
+				for _, p := range idx.Requests() {
+					if strings.Contains(p, "pytest") {
+						t.Errorf("the build asked the index for %s", p)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPythonFlaskImage checks the Flask + gunicorn image closely: contents, user, size, SBOM,
+// and that a code-only rebuild reuses the CPython and dependency layers.
+func TestPythonFlaskImage(t *testing.T) {
+	harness.RequireTools(t)
+	idx := pythonIndex(t)
+	app := copyApp(t, "integration/testdata/python/flask-procfile")
+	cache := filepath.Join(t.TempDir(), "cache")
+	out := filepath.Join(t.TempDir(), "image")
+
+	start := time.Now()
+	first := pyBuild(t, idx, app, out, cache).must(t)
+	cold := time.Since(start)
+	t.Logf("cold build %.1fs:\n%s", cold.Seconds(), first.stdout)
+	ref := harness.LoadOCI(t, out)
+
+	t.Run("serves on $PORT as non-root", func(t *testing.T) {
+		c := harness.Run(t, ref)
+		status, body := c.WaitHTTP(t, "/env")
+		if status != 200 {
+			t.Fatalf("GET /env = %d %q", status, body)
+		}
+		var env map[string]string
+		if err := json.Unmarshal([]byte(body), &env); err != nil {
+			t.Fatalf("GET /env: %v: %q", err, body)
+		}
+		if env["PYTHONUNBUFFERED"] != "1" {
+			t.Errorf("PYTHONUNBUFFERED = %q", env["PYTHONUNBUFFERED"])
+		}
+		cfg := harness.ImageConfig(t, ref)
+		if cfg.User == "" || cfg.User == "0" || strings.HasPrefix(cfg.User, "root") || strings.HasPrefix(cfg.User, "0:") {
+			t.Errorf("image user = %q, want the non-root CNB user", cfg.User)
+		}
+	})
+
+	t.Run("no pip, compiler or shell; small", func(t *testing.T) {
+		files := harness.Entries(t, out)
+		for p := range files {
+			base := filepath.Base(p)
+			switch {
+			case strings.Contains(p, "/site-packages/pip/"), strings.Contains(p, "/site-packages/setuptools/"),
+				strings.Contains(p, "/site-packages/wheel/"), strings.Contains(p, "/ensurepip/"),
+				strings.Contains(p, "/python3.13/test/"), strings.Contains(p, "/idlelib/"), strings.Contains(p, "/tkinter/"),
+				strings.HasSuffix(p, ".h"), strings.HasSuffix(p, ".a"):
+				t.Errorf("image has %s", p)
+			case base == "sh" || base == "bash" || base == "dash" || base == "gcc" || base == "cc" || base == "pip" || base == "pip3":
+				t.Errorf("image has %s", p)
+			}
+		}
+		for _, p := range []string{"/layers/distill_python/venv/bin/gunicorn", "/layers/distill_python/cpython/bin/python3.13",
+			"/layers/distill_python/cpython/lib/libexpat.so.1"} {
+			if _, ok := files[p]; !ok {
+				t.Errorf("image lacks %s", p)
+			}
+		}
+		if first.report.Total.Compressed > pythonSizeTarget {
+			t.Errorf("compressed size %d > target %d", first.report.Total.Compressed, pythonSizeTarget)
+		}
+		t.Logf("Flask + gunicorn image: %.1f MB compressed, %.1f MB uncompressed",
+			float64(first.report.Total.Compressed)/1e6, float64(first.report.Total.Uncompressed)/1e6)
+	})
+
+	t.Run("SBOM lists the installed distributions", func(t *testing.T) {
+		img := harness.Image(t, out)
+		_ = img
+		files := harness.Entries(t, out)
+		found := false
+		for p := range files {
+			if strings.HasPrefix(p, "/layers/sbom/launch/distill_python/venv/") && strings.HasSuffix(p, "sbom.cdx.json") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no CycloneDX SBOM for the venv layer under /layers/sbom/launch/distill_python/venv/")
+		}
+	})
+
+	t.Run("code-only rebuild reuses CPython and dependencies", func(t *testing.T) {
+		main := filepath.Join(app, "main.py")
+		src, err := os.ReadFile(main)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(main, []byte(strings.Replace(string(src), "hello from flask", "hello again from flask", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		second := pyBuild(t, idx, app, out, cache).must(t)
+		t.Logf("warm build %.1fs (cold %.1fs)", time.Since(start).Seconds(), cold.Seconds())
+		before, after := first.layerDigests(), second.layerDigests()
+		for _, name := range []string{"distill/python:cpython", "distill/python:venv"} {
+			if before[name] == "" || before[name] != after[name] {
+				t.Errorf("layer %s: %q then %q, want the same digest", name, before[name], after[name])
+			}
+		}
+		if before["app"] == after["app"] {
+			t.Errorf("the app layer did not change")
+		}
+		ref := harness.LoadOCI(t, out)
+		if status, body := harness.Run(t, ref).WaitHTTP(t, "/"); status != 200 || !strings.Contains(body, "hello again") {
+			t.Errorf("GET / = %d %q after the change", status, body)
+		}
+	})
+}
+
+// TestPythonBadInput: wrong input fails the build with a message that says what is wrong.
+func TestPythonBadInput(t *testing.T) {
+	harness.RequireTools(t)
+	idx := pythonIndex(t)
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"unknown package", map[string]string{"requirements.txt": "no-such-distribution-xyz==1.0\n", "main.py": ""},
+			[]string{"No matching distribution found for no-such-distribution-xyz==1.0"}},
+		{"requirements syntax error", map[string]string{"requirements.txt": "flask===>3\n", "main.py": ""},
+			[]string{"requirements.txt"}},
+		{"conflicting pins", map[string]string{"requirements.txt": "flask==3.1.1\nwerkzeug==2.0.0\n", "main.py": ""},
+			[]string{"werkzeug"}},
+		{"version the builder lacks", map[string]string{".python-version": "3.11\n", "main.py": ""},
+			[]string{".python-version asks for Python \"3.11\"", "CPython 3.13"}},
+		{"requires-python the builder lacks", map[string]string{"pyproject.toml": "[project]\nname = \"x\"\nversion = \"1\"\nrequires-python = \"<3.13\"\n", "main.py": ""},
+			[]string{"requires-python asks for Python \"<3.13\"", "CPython 3.13"}},
+		{"shell syntax in Procfile", map[string]string{"Procfile": "web: python a.py && python b.py\n", "a.py": ""},
+			[]string{"needs a shell", "&&"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			app := t.TempDir()
+			for n, content := range c.files {
+				if err := os.WriteFile(filepath.Join(app, n), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out := filepath.Join(t.TempDir(), "image")
+			b := pyBuild(t, idx, app, out, filepath.Join(t.TempDir(), "cache"))
+			if b.err == nil {
+				t.Fatalf("the build succeeded:\n%s", b.stdout)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(b.stdout+b.stderr, w) {
+					t.Errorf("output lacks %q:\n%s\n%s", w, b.stdout, b.stderr)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(out, "index.json")); err == nil {
+				t.Errorf("an image was written")
+			}
+		})
+	}
+}
