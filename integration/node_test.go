@@ -36,6 +36,7 @@ var nodeFixtures = []nodeFixture{
 	{sample: "samples/node-berry", body: "hello from distill/node yarn berry", devDep: "chai", process: "server.js"},
 	{sample: "samples/node-pnpm", body: "hello from distill/node pnpm", devDep: "chai", process: "server.js"},
 	{sample: "samples/node-nodeps", body: "hello from distill/node nodeps (NODE_ENV=production)", process: "launch.js"},
+	{sample: "samples/node-native", body: "hello from distill/node native addon", process: "server.js"},
 	{sample: "samples/node-server-only", body: "hello from distill/node server-only", process: "server.js"},
 }
 
@@ -58,6 +59,12 @@ func TestNodeApps(t *testing.T) {
 			}
 			if fx.change[0] == "" {
 				return
+			}
+			if fx.sample == "samples/node-express" {
+				again := distill(t, app, "-o", "oci:"+filepath.Join(t.TempDir(), "again"), "--cache-dir", cache).must(t)
+				if again.report.Digest != first.report.Digest {
+					t.Errorf("an unchanged rebuild gave %s, the first build %s", again.report.Digest, first.report.Digest)
+				}
 			}
 			file := filepath.Join(app, fx.change[0])
 			src, err := os.ReadFile(file)

@@ -109,7 +109,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	}
 	npmEnv := newToolEnv(packageManager{Kind: PMNpm}, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc)
 	npmEnv.set["PATH"] = os.Getenv("PATH") // the bootstrap npm runs with its own node
-	npm := npmClient{Argv: bootstrap, Dir: appDir, Env: withoutVar(npmEnv.list(nil), "npm_config_nodedir")}
+	npm := npmClient{Argv: bootstrap, Dir: appDir, Env: withoutVar(npmEnv.list(nil), "npm_package_config_node_gyp_nodedir")}
 	version, err := b.resolveNode(npm, req, &nodeLayer)
 	if err != nil {
 		return result, err

@@ -277,6 +277,9 @@ func TestBuildNoDependencies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !fileExists(filepath.Join(layers, LayerRuntime+".sbom.cdx.json")) {
+		t.Errorf("no runtime SBOM after a rebuild that reused the layer")
+	}
 	for _, w := range []string{"Reusing cached Node.js 24.21.0", "Reusing the launch layer with Node.js 24.21.0"} {
 		if !strings.Contains(logs, w) {
 			t.Errorf("rebuild log lacks %q:\n%s", w, logs)

@@ -86,7 +86,6 @@ func newToolEnv(pm packageManager, nodeLayer, pmLayer, cacheDir, npmrc string) t
 	path := os.Getenv("PATH")
 	set := map[string]string{
 		"PATH":                       filepath.Join(nodeLayer, "bin") + ":" + filepath.Join(pmLayer, "bin") + ":" + path,
-		"npm_config_nodedir":         nodeLayer,
 		"npm_config_cache":           filepath.Join(cacheDir, "npm"),
 		"npm_config_update_notifier": "false",
 		"npm_config_fund":            "false",
@@ -96,6 +95,14 @@ func newToolEnv(pm packageManager, nodeLayer, pmLayer, cacheDir, npmrc string) t
 	}
 	if npmrc != "" {
 		set["npm_config_userconfig"] = npmrc
+	}
+	// node-gyp builds native modules against the chosen Node's headers. npm (10+) warns about
+	// npm_config_nodedir as an unknown setting and plans to reject it, so under npm node-gyp gets
+	// it through its own npm_package_config_node_gyp_ prefix.
+	if pm.Kind == PMNpm {
+		set["npm_package_config_node_gyp_nodedir"] = nodeLayer
+	} else {
+		set["npm_config_nodedir"] = nodeLayer
 	}
 	switch pm.Kind {
 	case PMYarn:

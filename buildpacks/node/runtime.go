@@ -108,6 +108,10 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 	layer.LaunchEnvironment.Default("NODE_ENV", "production")
 	integrity, _ := nodeLayer.Metadata["integrity"].(string)
 	want := map[string]interface{}{"version": version.Original(), "arch": targetArch(), "stripped": strip, "integrity": integrity}
+	// SBOM files live beside the layer and are not cached: write it on every build.
+	if err := writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity); err != nil {
+		return err
+	}
 	if metadataEqual(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "node")) {
 		b.Logger.Bodyf("Reusing the launch layer with Node.js %s", version)
 		return nil
@@ -152,7 +156,7 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 		b.Logger.Bodyf("Launch layer: bin/node %s (%.1f MB), no npm, headers or docs", how, float64(fi.Size())/1e6)
 	}
 	layer.Metadata = want
-	return writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity)
+	return nil
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {
