@@ -27,6 +27,7 @@ func newBuildCommand() *cobra.Command {
 		clearCache bool
 		caFile     string
 		noHostCA   bool
+		compress   string
 	)
 	cmd := &cobra.Command{
 		Use:   "build [APP_DIR]",
@@ -52,9 +53,13 @@ func newBuildCommand() *cobra.Command {
 			if noHostCA {
 				caFile = ""
 			}
+			compression, err := image.ParseCompression(compress)
+			if err != nil {
+				return fmt.Errorf("--compression: %w", err)
+			}
 			rep, err := platform.Build(cmd.Context(), platform.BuildOptions{
 				AppDir: app, Builder: b, Targets: targets, Env: env,
-				CacheDir: cacheDir, ClearCache: clearCache, CAFile: caFile, Log: cmd.ErrOrStderr(),
+				CacheDir: cacheDir, ClearCache: clearCache, CAFile: caFile, Compression: compression, Log: cmd.ErrOrStderr(),
 			})
 			if err != nil {
 				return err
@@ -85,6 +90,7 @@ func newBuildCommand() *cobra.Command {
 	f.BoolVar(&clearCache, "clear-cache", false, "start from an empty build cache")
 	f.StringVar(&caFile, "ca-certs", defaultCAFile(), "PEM `FILE` of CAs the build trusts, passed as a ca-certificates binding")
 	f.BoolVar(&noHostCA, "no-ca-certs", false, "do not pass any CA binding to the build")
+	f.StringVar(&compress, "compression", string(image.Zstd), "layer compression: zstd (smallest) or gzip (for Docker before 23)")
 	return cmd
 }
 

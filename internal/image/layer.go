@@ -4,6 +4,9 @@ package image
 
 import (
 	"archive/tar"
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,21 +18,19 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Epoch is the timestamp written on every file and image config, the CNB
 // convention (1980-01-01T00:00:01Z): the same input always gives the same digest.
 var Epoch = time.Date(1980, time.January, 1, 0, 0, 1, 0, time.UTC)
 
-// CompressionLevel is the gzip level of every layer we write.
-const CompressionLevel = 6
-
 type layerOptions struct {
-	staging  string
-	prefix   string
-	uid, gid int
-	filter   func(rel string, d fs.DirEntry) bool
+	staging     string
+	blobs       string
+	compression Compression
+	prefix      string
+	uid, gid    int
+	filter      func(rel string, d fs.DirEntry) bool
 }
 
 // LayerOption configures LayerFromDir and WriteDir.
@@ -45,6 +46,21 @@ func WithPrefix(p string) LayerOption {
 // directory; the caller removes dir once the layer has been written out.
 func WithStaging(dir string) LayerOption {
 	return func(o *layerOptions) { o.staging = dir }
+}
+
+// WithBlobCache keeps compressed layer blobs in dir, named by diff ID, and
+// reuses them: a layer whose content did not change is not compressed again.
+func WithBlobCache(dir string) LayerOption {
+	return func(o *layerOptions) { o.blobs = dir }
+}
+
+// WithCompression picks the layer compression (default Zstd).
+func WithCompression(c Compression) LayerOption {
+	return func(o *layerOptions) {
+		if c != "" {
+			o.compression = c
+		}
+	}
 }
 
 // WithOwner makes uid:gid the owner of every entry.
@@ -158,9 +174,9 @@ func writeEntry(tw *tar.Writer, src, name string, fi fs.FileInfo, o layerOptions
 	}
 }
 
-// LayerFromDir returns a reproducible, gzip-compressed OCI layer holding dir.
-// The tar stream is staged in a temporary file so the layer can be read as often
-// as go-containerregistry needs.
+// LayerFromDir returns a reproducible, compressed OCI layer holding dir. The
+// tar stream is staged in a temporary file (WithStaging) and compressed once
+// into a blob file (WithBlobCache), which backs the layer.
 func LayerFromDir(dir string, opts ...LayerOption) (v1.Layer, error) {
 	o := layerOptions{}
 	for _, opt := range opts {
@@ -170,22 +186,95 @@ func LayerFromDir(dir string, opts ...LayerOption) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer os.Remove(f.Name())
 	if err := WriteDir(f, dir, opts...); err != nil {
 		f.Close()
-		os.Remove(f.Name())
 		return nil, err
 	}
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	return LayerFromTarFile(f.Name())
+	return LayerFromTarFile(f.Name(), opts...)
 }
 
-// LayerFromTarFile returns a gzip-compressed OCI layer for an uncompressed tar file.
-func LayerFromTarFile(name string) (v1.Layer, error) {
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(name) },
-		tarball.WithMediaType(types.OCILayer),
-		tarball.WithCompressionLevel(CompressionLevel),
-		tarball.WithCompressedCaching,
+// LayerFromTarFile returns a compressed OCI layer for an uncompressed tar
+// file. The compressed bytes go to a blob file named after the tar's diff ID,
+// in the WithBlobCache directory (or WithStaging, or next to the tar): when
+// that blob already exists, it is used as it is and nothing is compressed, so
+// an unchanged layer costs one read of its tar. The tar file may be removed
+// once this returns.
+func LayerFromTarFile(name string, opts ...LayerOption) (v1.Layer, error) {
+	o := layerOptions{compression: Zstd}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	diffID, err := fileDigest(name)
+	if err != nil {
+		return nil, err
+	}
+	dir := o.blobs
+	if dir == "" {
+		dir = o.staging
+	}
+	if dir == "" {
+		dir = filepath.Dir(name)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	blob := filepath.Join(dir, diffID+".tar."+string(o.compression))
+	if _, err := os.Stat(blob); err != nil {
+		if err := compressFile(name, blob, o.compression); err != nil {
+			return nil, err
+		}
+	}
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(blob) },
+		tarball.WithCompression(o.compression.Algorithm()),
+		tarball.WithMediaType(o.compression.MediaType()),
 	)
+}
+
+func fileDigest(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hashing %s: %w", name, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// compressFile writes the compressed src to dst through a temporary file, so
+// dst is either complete or absent.
+func compressFile(src, dst string, c Compression) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".blob-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := Compress(bw, in, c); err != nil {
+		tmp.Close()
+		return fmt.Errorf("compressing %s: %w", src, err)
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/distill-build/distill/internal/buildpack"
@@ -126,8 +127,20 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 	}
 	md := cacheMetadata{Layers: map[string]string{}}
 	for _, l := range exported {
-		if !l.RunImage {
-			md.Layers[l.Name] = l.DiffID
+		if l.RunImage {
+			continue
+		}
+		md.Layers[l.Name] = l.DiffID
+		// Keep this build's compressed blobs, so unchanged layers are not compressed again.
+		_, hex, _ := strings.Cut(l.DiffID, ":")
+		blobs, err := filepath.Glob(filepath.Join(c.blobDir(), hex+".tar.*"))
+		if err != nil {
+			return err
+		}
+		for _, b := range blobs {
+			if err := moveTree(b, filepath.Join(next, "blobs", filepath.Base(b))); err != nil {
+				return err
+			}
 		}
 	}
 	b, err := json.MarshalIndent(md, "", "  ")
@@ -150,6 +163,9 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 	c.restored = nil
 	return os.RemoveAll(old)
 }
+
+// blobDir holds compressed layer blobs named by diff ID.
+func (c *Cache) blobDir() string { return filepath.Join(c.Dir, "blobs") }
 
 // Clear removes the cache.
 func (c *Cache) Clear() error { return os.RemoveAll(c.Dir) }

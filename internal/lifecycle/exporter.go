@@ -10,7 +10,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/image"
@@ -34,9 +33,11 @@ type ExportedLayer struct {
 
 // exporter puts the launch layers and the app on the run image.
 type exporter struct {
-	dirs     *workDirs
-	uid, gid int
-	previous map[string]string // layer name → diff ID of the last build
+	dirs        *workDirs
+	uid, gid    int
+	previous    map[string]string // layer name → diff ID of the last build
+	blobs       string            // compressed layer blobs kept between builds
+	compression image.Compression
 }
 
 // Export builds the app image. Nothing is written anywhere: the caller writes
@@ -68,7 +69,10 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 	owner := image.WithOwner(e.uid, e.gid)
 	var adds []mutate.Addendum
 	add := func(name, dir, prefix string, opts ...image.LayerOption) (string, error) {
-		l, err := image.LayerFromDir(dir, append([]image.LayerOption{image.WithPrefix(prefix), owner, image.WithStaging(staging)}, opts...)...)
+		l, err := image.LayerFromDir(dir, append([]image.LayerOption{
+			image.WithPrefix(prefix), owner, image.WithStaging(staging),
+			image.WithBlobCache(e.blobs), image.WithCompression(e.compression),
+		}, opts...)...)
 		if err != nil {
 			return "", fmt.Errorf("exporting layer %s: %w", name, err)
 		}
@@ -76,7 +80,7 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 		if err != nil {
 			return "", fmt.Errorf("exporting layer %s: %w", name, err)
 		}
-		adds = append(adds, mutate.Addendum{Layer: l, MediaType: types.OCILayer, History: v1.History{
+		adds = append(adds, mutate.Addendum{Layer: l, History: v1.History{
 			Created: v1.Time{Time: image.Epoch}, CreatedBy: "distill: " + name, Comment: "buildpacks",
 		}})
 		exported = append(exported, ExportedLayer{Name: name, DiffID: d.String(), Cached: e.previous[name] == d.String()})

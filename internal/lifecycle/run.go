@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/sandbox"
 )
 
@@ -41,8 +42,10 @@ type Options struct {
 	ResolveImage func(ctx context.Context, ref string) (v1.Image, error)
 	Cache        *Cache
 	ClearCache   bool
-	Target       Target
-	Log          io.Writer
+	// Compression of the layers the build adds (default zstd).
+	Compression image.Compression
+	Target      Target
+	Log         io.Writer
 }
 
 // Result is a built image, not yet written anywhere.
@@ -189,7 +192,10 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetching run image %s: %w", runRef, err)
 	}
-	exp := &exporter{dirs: dirs, uid: o.UID, gid: o.GID, previous: previous}
+	if o.Compression == "" {
+		o.Compression = image.Zstd
+	}
+	exp := &exporter{dirs: dirs, uid: o.UID, gid: o.GID, previous: previous, blobs: cache.blobDir(), compression: o.Compression}
 	img, layers, err := exp.Export(run, runRef, built)
 	if err != nil {
 		return nil, err

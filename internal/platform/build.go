@@ -35,7 +35,9 @@ type BuildOptions struct {
 	// CAFile, when set, becomes a ca-certificates service binding so every
 	// tool in the build trusts those CAs (a TLS-intercepting proxy's, say).
 	CAFile string
-	Log    io.Writer
+	// Compression of the layers the build adds (default zstd).
+	Compression image.Compression
+	Log         io.Writer
 }
 
 // Build builds the app at o.AppDir into an image, writes it to every target
@@ -134,6 +136,7 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 		ResolveImage: images.Resolve,
 		Cache:        cache,
 		ClearCache:   o.ClearCache,
+		Compression:  o.Compression,
 		Log:          o.Log,
 	})
 	if err != nil {

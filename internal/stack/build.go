@@ -139,7 +139,11 @@ func Build(ctx context.Context, d *Definition, opts ...Option) (v1.Image, error)
 	f.Close()
 	os.Remove(rootTar)
 
-	layer, err := memoryLayer(layerTar)
+	compression := image.Zstd
+	if !d.Extract() {
+		compression = image.Gzip
+	}
+	layer, err := memoryLayer(layerTar, compression)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", d.Image, err)
 	}
@@ -399,49 +403,25 @@ func writeLayerTar(name string, rfs rootfs, src *tree) error {
 	return f.Close()
 }
 
-// memoryLayer compresses the tarball (gzip at image.CompressionLevel, as
-// image.LayerFromTarFile does) through a temporary file and returns a layer
-// backed by the compressed bytes alone, so that nothing stays on disk. It
-// holds one copy of the compressed bytes: image.LayerFromTarFile would cache
-// a second one while they are read out.
-func memoryLayer(tarFile string) (v1.Layer, error) {
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(tarFile) },
-		tarball.WithMediaType(types.OCILayer),
-		tarball.WithCompressionLevel(image.CompressionLevel))
+// memoryLayer compresses the tarball and returns a layer backed by the
+// compressed bytes alone, so that nothing stays on disk. Run images use zstd
+// (smaller to pull); the build image uses gzip, which compresses its 1 GB far
+// faster and which every builder tool reads.
+func memoryLayer(tarFile string, c image.Compression) (v1.Layer, error) {
+	in, err := os.Open(tarFile)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	gzFile := tarFile + ".gz"
-	f, err := os.Create(gzFile)
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(gzFile)
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if _, err := io.Copy(bw, rc); err != nil {
-		f.Close()
+	defer in.Close()
+	var buf bytes.Buffer
+	if err := image.Compress(&buf, bufio.NewReaderSize(in, 1<<20), c); err != nil {
 		return nil, fmt.Errorf("compressing layer: %w", err)
 	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
 	os.Remove(tarFile) // free the disk early
-	gz, err := os.ReadFile(gzFile)
-	if err != nil {
-		return nil, err
-	}
+	blob := buf.Bytes()
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(gz)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+		return io.NopCloser(bytes.NewReader(blob)), nil
+	}, tarball.WithMediaType(c.MediaType()), tarball.WithCompression(c.Algorithm()))
 }
 
 // assemble wraps the layer into an OCI image with d's config and labels.
@@ -449,8 +429,7 @@ func assemble(d *Definition, layer v1.Layer, pkgs []PackageVersion) (v1.Image, e
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err := mutate.Append(img, mutate.Addendum{
-		Layer:     layer,
-		MediaType: types.OCILayer,
+		Layer: layer,
 		History: v1.History{
 			Created:   v1.Time{Time: image.Epoch},
 			CreatedBy: "distill stack build " + d.Image,
