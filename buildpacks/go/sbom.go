@@ -1,11 +1,11 @@
 package main
 
 import (
+	"github.com/distill-build/distill/internal/sbom"
+
 	"debug/buildinfo"
 	"fmt"
 	"net/url"
-	"os"
-	"sort"
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
@@ -64,28 +64,5 @@ func writeSBOM(file string, binaries []string) error {
 	for _, c := range comps {
 		list = append(list, c)
 	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].Name != list[j].Name {
-			return list[i].Name < list[j].Name
-		}
-		return list[i].Version < list[j].Version
-	})
-
-	bom := cdx.NewBOM()
-	bom.Metadata = &cdx.Metadata{
-		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: "distill/go"}}},
-	}
-	bom.Components = &list
-
-	f, err := os.Create(file)
-	if err != nil {
-		return fmt.Errorf("unable to create %s: %w", file, err)
-	}
-	enc := cdx.NewBOMEncoder(f, cdx.BOMFileFormatJSON)
-	enc.SetPretty(true)
-	if err := enc.Encode(bom); err != nil {
-		f.Close()
-		return fmt.Errorf("unable to write %s: %w", file, err)
-	}
-	return f.Close()
+	return sbom.Write(file, sbom.New("distill/go", list))
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/distill-build/distill/internal/sbom"
+
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -97,18 +99,16 @@ func writeModulesSBOM(file, tree string, app packageJSON) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	bom := newBOM()
+	bom := sbom.New("distill/node", comps)
 	if app.Name != "" {
 		purl := npmPURL(app.Name, app.Version)
 		bom.Metadata.Component = &cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: app.Name, Version: app.Version, PackageURL: purl}
 	}
-	bom.Components = &comps
-	return len(comps), encodeBOM(file, bom)
+	return len(comps), sbom.Write(file, bom)
 }
 
 // writeRuntimeSBOM writes the CycloneDX SBOM of the Node.js runtime layer.
 func writeRuntimeSBOM(file, version, integrity string) error {
-	bom := newBOM()
 	purl := "pkg:generic/node@" + url.PathEscape(version)
 	c := cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: "node", Version: version, PackageURL: purl,
 		Licenses: &cdx.Licenses{{Expression: "MIT"}}}
@@ -117,28 +117,5 @@ func writeRuntimeSBOM(file, version, integrity string) error {
 			c.Hashes = &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA512, Value: fmt.Sprintf("%x", raw)}}
 		}
 	}
-	bom.Components = &[]cdx.Component{c}
-	return encodeBOM(file, bom)
-}
-
-func newBOM() *cdx.BOM {
-	bom := cdx.NewBOM()
-	bom.Metadata = &cdx.Metadata{
-		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: "distill/node"}}},
-	}
-	return bom
-}
-
-func encodeBOM(file string, bom *cdx.BOM) error {
-	f, err := os.Create(file)
-	if err != nil {
-		return fmt.Errorf("unable to create %s: %w", file, err)
-	}
-	enc := cdx.NewBOMEncoder(f, cdx.BOMFileFormatJSON)
-	enc.SetPretty(true)
-	if err := enc.Encode(bom); err != nil {
-		f.Close()
-		return fmt.Errorf("unable to write %s: %w", file, err)
-	}
-	return f.Close()
+	return sbom.Write(file, sbom.New("distill/node", []cdx.Component{c}))
 }

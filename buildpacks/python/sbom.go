@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/distill-build/distill/internal/sbom"
+
 	"fmt"
 	"os"
 	"os/exec"
@@ -70,7 +72,7 @@ func writeDistributionsSBOM(file string, dists []distribution) error {
 		}
 		comps = append(comps, c)
 	}
-	return writeBOM(file, comps)
+	return sbom.Write(file, sbom.New("distill/python", comps))
 }
 
 // writeCPythonSBOM lists the interpreter and the Debian packages of the copied shared libraries.
@@ -87,7 +89,7 @@ func writeCPythonSBOM(file string, py pythonInfo, libs []string) error {
 		purl := fmt.Sprintf("pkg:deb/debian/%s@%s?distro=debian-13", pkg, ver)
 		comps = append(comps, cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeLibrary, Name: pkg, Version: ver, PackageURL: purl})
 	}
-	return writeBOM(file, comps)
+	return sbom.Write(file, sbom.New("distill/python", comps))
 }
 
 // debPackageOf asks dpkg which package ships path (best effort: "" when dpkg does not know).
@@ -109,23 +111,4 @@ func debPackageOf(path string) (string, string) {
 		return pkg, ""
 	}
 	return pkg, strings.TrimSpace(string(v))
-}
-
-func writeBOM(file string, comps []cdx.Component) error {
-	bom := cdx.NewBOM()
-	bom.Metadata = &cdx.Metadata{
-		Tools: &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: "distill/python"}}},
-	}
-	bom.Components = &comps
-	f, err := os.Create(file)
-	if err != nil {
-		return fmt.Errorf("unable to create %s: %w", file, err)
-	}
-	enc := cdx.NewBOMEncoder(f, cdx.BOMFileFormatJSON)
-	enc.SetPretty(true)
-	if err := enc.Encode(bom); err != nil {
-		f.Close()
-		return fmt.Errorf("unable to write %s: %w", file, err)
-	}
-	return f.Close()
 }
