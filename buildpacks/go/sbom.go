@@ -1,14 +1,14 @@
 package main
 
 import (
-	"github.com/distill-build/distill/internal/sbom"
-
 	"debug/buildinfo"
 	"fmt"
 	"net/url"
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+
+	"github.com/distill-build/distill/internal/sbom"
 )
 
 // goPURL renders a package URL for a Go module: pkg:golang/<path>@<version>.

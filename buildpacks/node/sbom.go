@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/distill-build/distill/internal/sbom"
-
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -13,6 +11,8 @@ import (
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+
+	"github.com/distill-build/distill/internal/sbom"
 )
 
 // npmPURL renders a package URL for an npm package: pkg:npm/%40scope/name@version.

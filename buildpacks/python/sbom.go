@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/distill-build/distill/internal/sbom"
-
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +9,8 @@ import (
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+
+	"github.com/distill-build/distill/internal/sbom"
 )
 
 // distribution is one installed Python distribution.
