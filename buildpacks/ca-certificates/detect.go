@@ -1,11 +1,10 @@
 package main
 
 import (
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
+	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2/log"
 )
 
@@ -43,13 +42,5 @@ func caBindings(all libcnb.Bindings) []libcnb.Binding {
 
 // embedCerts reads BP_EMBED_CERTS from the process environment, else <platform>/env.
 func embedCerts(platformEnv map[string]string) bool {
-	v, ok := os.LookupEnv("BP_EMBED_CERTS")
-	if !ok {
-		v, ok = platformEnv["BP_EMBED_CERTS"]
-	}
-	if !ok {
-		return false
-	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	return err == nil && b
+	return buildpack.Config(platformEnv).Bool("BP_EMBED_CERTS")
 }

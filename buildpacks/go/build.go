@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/buildpacks/libcnb/v2"
+	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2/log"
 )
 
@@ -30,31 +31,14 @@ type Builder struct {
 	// BootstrapGo is the go command of the build image; empty means look it up (PATH, /usr/lib/go-*).
 	BootstrapGo string
 
-	platformEnv map[string]string
-}
-
-// env reads a configuration variable: the process environment first (the lifecycle exports
-// user-provided variables to buildpacks), then <platform>/env.
-func (b *Builder) env(name string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return b.platformEnv[name]
-}
-
-func (b *Builder) envIsSet(name string) bool {
-	if _, ok := os.LookupEnv(name); ok {
-		return true
-	}
-	_, ok := b.platformEnv[name]
-	return ok
+	config buildpack.Config
 }
 
 func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if b.Logger == nil {
 		b.Logger = newLogger(os.Stdout)
 	}
-	b.platformEnv = ctx.Platform.Environment
+	b.config = buildpack.Config(ctx.Platform.Environment)
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	result := libcnb.NewBuildResult()
@@ -64,7 +48,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if err != nil {
 		return result, err
 	}
-	req, hasReq, err := selectVersion(filepath.Join(appDir, "go.mod"), mod, b.env("BP_GO_VERSION"))
+	req, hasReq, err := selectVersion(filepath.Join(appDir, "go.mod"), mod, b.config.Get("BP_GO_VERSION"))
 	if err != nil {
 		return result, err
 	}
@@ -123,15 +107,15 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	}
 
 	// Targets and flags.
-	targets, err := resolveTargets(appDir, b.env("BP_GO_TARGETS"), mod.ModulePath)
+	targets, err := resolveTargets(appDir, b.config.Get("BP_GO_TARGETS"), mod.ModulePath)
 	if err != nil {
 		return result, err
 	}
-	flags, err := buildFlags(b.env("BP_GO_BUILD_FLAGS"), b.env("BP_GO_BUILD_LDFLAGS"), vendored)
+	flags, err := buildFlags(b.config.Get("BP_GO_BUILD_FLAGS"), b.config.Get("BP_GO_BUILD_LDFLAGS"), vendored)
 	if err != nil {
 		return result, err
 	}
-	if !b.envIsSet("CGO_ENABLED") {
+	if !b.config.IsSet("CGO_ENABLED") {
 		envOverrides["CGO_ENABLED"] = "0"
 	}
 
@@ -187,7 +171,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	}
 
 	// Source removal.
-	patterns, err := parseKeepPatterns(b.env("BP_KEEP_FILES"))
+	patterns, err := parseKeepPatterns(b.config.Get("BP_KEEP_FILES"))
 	if err != nil {
 		return result, err
 	}
@@ -196,7 +180,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		return result, err
 	}
 	if len(patterns) > 0 {
-		b.Logger.Bodyf("Removed the source, keeping %d path(s) matching BP_KEEP_FILES=%s", len(kept), b.env("BP_KEEP_FILES"))
+		b.Logger.Bodyf("Removed the source, keeping %d path(s) matching BP_KEEP_FILES=%s", len(kept), b.config.Get("BP_KEEP_FILES"))
 	} else {
 		b.Logger.Body("Removed the source from the app directory (set BP_KEEP_FILES to keep files)")
 	}

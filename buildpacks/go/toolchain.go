@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
+	"github.com/distill-build/distill/internal/buildpack"
 )
 
 // goTool is the go command the build runs.
@@ -186,7 +187,7 @@ func (b *Builder) goEnv(tool goTool, overrides map[string]string) []string {
 	if tool.Root != "" {
 		set["GOROOT"] = tool.Root
 	}
-	flags := strings.TrimSpace(b.env("GOFLAGS"))
+	flags := strings.TrimSpace(b.config.Get("GOFLAGS"))
 	if !strings.Contains(flags, "-modcacherw") {
 		flags = strings.TrimSpace(flags + " -modcacherw") // keep cached layers removable
 	}
@@ -194,23 +195,11 @@ func (b *Builder) goEnv(tool goTool, overrides map[string]string) []string {
 	for k, v := range overrides {
 		set[k] = v
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, ok := set[k]; ok {
-			continue
-		}
-		env = append(env, kv)
+	env := buildpack.NewEnv(os.Environ())
+	for k, v := range set {
+		env[k] = v
 	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+set[k])
-	}
-	return env
+	return env.List()
 }
 
 func fileExists(p string) bool {

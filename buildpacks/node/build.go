@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/buildpacks/libcnb/v2"
+	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2/log"
 )
 
@@ -25,16 +26,7 @@ type Builder struct {
 	// build image's npm (findBootstrapNpm).
 	BootstrapNpm []string
 
-	platformEnv map[string]string
-}
-
-// env reads a configuration variable: the process environment first, then <platform>/env.
-func (b *Builder) env(name string) (string, bool) {
-	if v, ok := os.LookupEnv(name); ok {
-		return v, true
-	}
-	v, ok := b.platformEnv[name]
-	return v, ok
+	config buildpack.Config
 }
 
 func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
@@ -44,7 +36,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if b.Out == nil {
 		b.Out = os.Stdout
 	}
-	b.platformEnv = ctx.Platform.Environment
+	b.config = buildpack.Config(ctx.Platform.Environment)
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	result := libcnb.NewBuildResult()
@@ -54,7 +46,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if err != nil {
 		return result, err
 	}
-	bpNodeVersion, _ := b.env("BP_NODE_VERSION")
+	bpNodeVersion, _ := b.config.Lookup("BP_NODE_VERSION")
 	req, err := nodeVersionRequest(appDir, pkg, bpNodeVersion)
 	if err != nil {
 		return result, err
@@ -116,7 +108,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	}
 	result.Layers = append(result.Layers, nodeLayer)
 	strip := true
-	if v, ok := b.env("BP_NODE_STRIP"); ok && (strings.EqualFold(v, "false") || v == "0") {
+	if v, ok := b.config.Lookup("BP_NODE_STRIP"); ok && (strings.EqualFold(v, "false") || v == "0") {
 		strip = false
 	}
 	if err := b.installRuntime(version, nodeLayer, &runtimeLayer, strip); err != nil {
@@ -217,7 +209,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 // scriptsToRun is BP_NODE_RUN_SCRIPTS (comma-separated; set but empty runs none), else "build" when
 // package.json has it.
 func (b *Builder) scriptsToRun(pkg packageJSON) ([]string, error) {
-	v, ok := b.env("BP_NODE_RUN_SCRIPTS")
+	v, ok := b.config.Lookup("BP_NODE_RUN_SCRIPTS")
 	if !ok {
 		if _, has := pkg.Scripts["build"]; has {
 			return []string{"build"}, nil

@@ -10,10 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
+	"github.com/distill-build/distill/internal/buildpack"
 )
 
 // configFiles are app files whose content changes what an install produces.
@@ -59,23 +59,14 @@ func (e toolEnv) list(extra map[string]string) []string {
 	for k, v := range extra {
 		set[k] = v
 	}
-	var env []string
-	for _, kv := range e.base {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, ok := set[k]; ok || e.unset[k] {
-			continue
-		}
-		env = append(env, kv)
+	env := buildpack.NewEnv(e.base)
+	for k := range e.unset {
+		delete(env, k)
 	}
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
+	for k, v := range set {
+		env[k] = v
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+set[k])
-	}
-	return env
+	return env.List()
 }
 
 // newToolEnv prepares the environment: the chosen Node.js and package manager first on PATH,

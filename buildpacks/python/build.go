@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/buildpacks/libcnb/v2"
+	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2/log"
 )
 
@@ -36,21 +37,14 @@ type Builder struct {
 	// Python is the build image's python3; empty means /usr/bin/python3 (else python3 on PATH).
 	Python string
 
-	platformEnv map[string]string
-}
-
-func (b *Builder) env(name string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return b.platformEnv[name]
+	config buildpack.Config
 }
 
 func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if b.Logger == nil {
 		b.Logger = newLogger(os.Stdout)
 	}
-	b.platformEnv = ctx.Platform.Environment
+	b.config = buildpack.Config(ctx.Platform.Environment)
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	result := libcnb.NewBuildResult()
@@ -68,7 +62,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if err != nil {
 		return result, err
 	}
-	reqs, err := versionRequests(appDir, b.env("BP_CPYTHON_VERSION"))
+	reqs, err := versionRequests(appDir, b.config.Get("BP_CPYTHON_VERSION"))
 	if err != nil {
 		return result, err
 	}
@@ -90,7 +84,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		b.Logger.Bodyf("%s asks for %s: CPython %s from the build image satisfies it", r.Source, r.Spec, py.Version)
 	}
 	keep := map[string]bool{}
-	for _, k := range strings.Split(b.env("BP_PYTHON_KEEP_MODULES"), ":") {
+	for _, k := range strings.Split(b.config.Get("BP_PYTHON_KEEP_MODULES"), ":") {
 		if k = strings.TrimSpace(k); k != "" {
 			if _, ok := optionalParts[k]; !ok {
 				return result, fmt.Errorf("BP_PYTHON_KEEP_MODULES: %q is not one of curses, readline, dbm, pydoc_data", k)
@@ -295,7 +289,7 @@ func (p pipRunner) run(target string, args ...string) ([]byte, error) {
 // a layer.
 func (b *Builder) pipEnv(bindings libcnb.Bindings) []string {
 	env := os.Environ()
-	for k, v := range b.platformEnv {
+	for k, v := range b.config {
 		if _, ok := os.LookupEnv(k); !ok && strings.HasPrefix(k, "PIP_") {
 			env = append(env, k+"="+v)
 		}
