@@ -84,7 +84,7 @@ func newBuildCommand() *cobra.Command {
 	f.StringArrayVar(&publish, "publish", nil, "push the image to a registry as `REF` (credentials from the docker config)")
 	f.StringArrayVarP(&envs, "env", "e", nil, "build-time environment variable `NAME=VALUE` (repeatable; NAME alone takes the current value)")
 	f.StringArrayVar(&envFiles, "env-file", nil, "build-time environment variables from `FILE` (NAME=VALUE lines)")
-	f.StringVarP(&builderArg, "builder", "B", "", "builder.toml to build with (default: the project's builder.toml)")
+	f.StringVarP(&builderArg, "builder", "B", "", "builder.toml, or a builder image (REF or oci:DIR), to build with (default: the project's builder.toml)")
 	f.StringVar(&reportJSON, "report-json", "", "also write the size report as JSON to `FILE`")
 	f.StringVar(&cacheDir, "cache-dir", "", "build cache `DIR` (default: one per app under the user cache directory)")
 	f.BoolVar(&clearCache, "clear-cache", false, "start from an empty build cache")

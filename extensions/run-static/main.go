@@ -37,7 +37,17 @@ func main() {
 	}
 }
 
+// optIn is the variable a platform sets when it applies run image extensions.
+// The lifecycle's creator (kpack, the Tekton buildpacks task, pack with a
+// trusted builder) refuses any detected extension, so the extension stays
+// silent unless asked: there, Go apps run on the default run image.
+const optIn = "BP_RUN_IMAGE_EXTENSIONS"
+
 func detect(app string) bool {
+	if v := os.Getenv(optIn); v != "true" && v != "1" {
+		fmt.Printf("%s is not true: keeping the default run image\n", optIn)
+		return false
+	}
 	if os.Getenv("CGO_ENABLED") == "1" {
 		fmt.Println("CGO_ENABLED=1: the app links libc, keeping the default run image")
 		return false

@@ -20,6 +20,7 @@ func TestWithTag(t *testing.T) {
 }
 
 func TestDetect(t *testing.T) {
+	t.Setenv(optIn, "true")
 	for _, tc := range []struct {
 		name  string
 		files []string
@@ -41,5 +42,14 @@ func TestDetect(t *testing.T) {
 				t.Errorf("detect = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestDetectNeedsOptIn(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), nil, 0o644)
+	t.Setenv(optIn, "")
+	if detect(dir) {
+		t.Error("detected without the platform opting in")
 	}
 }

@@ -18,6 +18,10 @@ import (
 // command's own cache makes this cheap when nothing changed. A directory
 // without Go sources must already carry bin/.
 func PrepareModule(ctx context.Context, dir string, log io.Writer) (*buildpack.Descriptor, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
 	desc, err := buildpack.ReadDescriptor(dir)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,10 @@ import (
 	"github.com/distill-build/distill/internal/sandbox"
 )
 
+// ExtensionsOptIn is set to "true" for every buildpack and extension unless
+// the user sets it: distill's run-static extension detects only then.
+const ExtensionsOptIn = "BP_RUN_IMAGE_EXTENSIONS"
+
 // Binding is a CNB service binding placed at /platform/bindings/<Name>.
 type Binding struct {
 	Name  string
@@ -131,6 +135,11 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	env := buildpack.NewEnv(o.BuildEnv)
 	for k, v := range userEnv {
 		env[k] = v
+	}
+	// distill applies run image extensions: tell the extensions that wait
+	// for a platform to say so (the lifecycle's creator refuses them).
+	if _, ok := env[ExtensionsOptIn]; !ok {
+		env[ExtensionsOptIn] = "true"
 	}
 
 	phase(o.Log, "DETECTING", "")

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/distill-build/distill/internal/builder"
 	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/image"
@@ -24,7 +26,8 @@ import (
 // BuildOptions configure Build.
 type BuildOptions struct {
 	AppDir string
-	// Builder is the path of a builder.toml.
+	// Builder is the path of a builder.toml, or a builder image: a reference
+	// (local store, daemon, registry) or oci:DIR.
 	Builder string
 	// Targets receive the image; all are written or the build fails.
 	Targets []image.Target
@@ -54,17 +57,9 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	if fi, err := os.Stat(app); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("app directory %s does not exist or is not a directory", o.AppDir)
 	}
-	b, err := builder.Load(ctx, o.Builder, o.Log)
+	b, images, buildImg, err := loadBuilder(ctx, o.Builder, o.Log)
 	if err != nil {
 		return nil, err
-	}
-	images, err := newImages(b, o.Log)
-	if err != nil {
-		return nil, err
-	}
-	buildImg, err := images.Resolve(ctx, b.Config.Build.Image)
-	if err != nil {
-		return nil, fmt.Errorf("%s: [build] image %s: %w", b.Config.Path, b.Config.Build.Image, err)
 	}
 	cf, err := buildImg.ConfigFile()
 	if err != nil {
@@ -164,16 +159,43 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	return rep, nil
 }
 
-func newImages(b *builder.Builder, log io.Writer) (*builder.Images, error) {
-	dir, err := image.DefaultStoreDir()
-	if err != nil {
-		return nil, err
+// loadBuilder reads the builder: a builder.toml (buildpacks compiled from
+// their directories, stack images built on first use), or a builder image
+// (an image reference or oci:DIR, from distill or pack builder create) whose
+// buildpacks are extracted into the cache and which is its own build image.
+func loadBuilder(ctx context.Context, ref string, log io.Writer) (*builder.Builder, *builder.Images, v1.Image, error) {
+	if builder.IsConfigFile(ref) {
+		b, err := builder.Load(ctx, ref, log)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		images, err := builder.NewImages(b.Config.Path, log)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		buildImg, err := images.Resolve(ctx, b.Config.Build.Image)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: [build] image %s: %w", b.Config.Path, b.Config.Build.Image, err)
+		}
+		return b, images, buildImg, nil
 	}
-	store, err := image.OpenStore(dir)
+	images, err := builder.NewImages("", log)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return &builder.Images{Store: store, StacksDir: filepath.Join(filepath.Dir(b.Config.Path), "stacks"), Log: log}, nil
+	// A builder image names run images its users pull: ask the registry
+	// before the daemon, whose copy may not be readable back through the
+	// Docker API (podman cannot save zstd layers as a docker archive).
+	images.Options = append(images.Options, image.WithSources(image.FromStore, image.FromRegistry, image.FromDaemon))
+	img, err := images.Resolve(ctx, ref)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("builder %s: %w", ref, err)
+	}
+	b, err := builder.FromImage(ctx, ref, img, filepath.Join(cacheRoot(), "builders"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return b, images, img, nil
 }
 
 func envInt(env buildpack.Env, name, img string) (int, error) {

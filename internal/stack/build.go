@@ -139,11 +139,7 @@ func Build(ctx context.Context, d *Definition, opts ...Option) (v1.Image, error)
 	f.Close()
 	os.Remove(rootTar)
 
-	compression := image.Zstd
-	if !d.Extract() {
-		compression = image.Gzip
-	}
-	layer, err := memoryLayer(layerTar, compression)
+	layer, err := memoryLayer(layerTar, image.Gzip)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", d.Image, err)
 	}
@@ -404,9 +400,10 @@ func writeLayerTar(name string, rfs rootfs, src *tree) error {
 }
 
 // memoryLayer compresses the tarball and returns a layer backed by the
-// compressed bytes alone, so that nothing stays on disk. Run images use zstd
-// (smaller to pull); the build image uses gzip, which compresses its 1 GB far
-// faster and which every builder tool reads.
+// compressed bytes alone, so that nothing stays on disk. Stack images are
+// gzip: pack rebase and the Docker API (podman's included) hand images back
+// as Docker manifests, which cannot carry zstd layers, so a run image must be
+// gzip for apps built on it to be rebased and moved around by every tool.
 func memoryLayer(tarFile string, c image.Compression) (v1.Layer, error) {
 	in, err := os.Open(tarFile)
 	if err != nil {

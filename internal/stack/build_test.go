@@ -114,7 +114,7 @@ func checkCommon(t *testing.T, d *Definition, b *built) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.MediaType != types.OCIManifestSchema1 || m.Config.MediaType != types.OCIConfigJSON || len(m.Layers) != 1 || m.Layers[0].MediaType != types.OCILayerZStd {
+	if m.MediaType != types.OCIManifestSchema1 || m.Config.MediaType != types.OCIConfigJSON || len(m.Layers) != 1 || m.Layers[0].MediaType != types.OCILayer {
 		t.Errorf("media types: manifest %s config %s layers %d (%v)", m.MediaType, m.Config.MediaType, len(m.Layers), m.Layers)
 	}
 	cf, err := b.img.ConfigFile()

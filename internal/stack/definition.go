@@ -165,7 +165,7 @@ func (d *Definition) File() string { return d.file }
 // the archive has newer package versions.
 func (d *Definition) Digest() string {
 	h := sha256.New()
-	h.Write([]byte("distill-stack/v2\x00"))
+	h.Write([]byte("distill-stack/v3\x00"))
 	h.Write(d.raw)
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

@@ -1,0 +1,475 @@
+package builder
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/image"
+)
+
+// Compression is the compression of the layers a builder adds: gzip, which
+// every platform that runs builders (older containerd and Docker included) pulls.
+var Compression = image.Gzip
+
+// Version is written into the builder metadata's createdBy.
+var Version = "dev"
+
+// CreateOptions configure Create.
+type CreateOptions struct {
+	// Lifecycle is the lifecycle tarball; default: builder.toml's [lifecycle]
+	// uri, else .cache/tools/lifecycle.tgz next to builder.toml (scripts/tools).
+	Lifecycle string
+	// Staging holds the layers' tar files until the image is written; the
+	// caller removes it afterwards. Default: the system temp directory.
+	Staging string
+	Log     io.Writer
+}
+
+// LifecyclePath is the lifecycle tarball Create uses for b.
+func (b *Builder) LifecyclePath(override string) (string, error) {
+	if override != "" {
+		return override, nil
+	}
+	uri := b.Config.Lifecycle.URI
+	if uri == "" {
+		uri = defaultLifecycleTarball
+	}
+	if strings.Contains(uri, "://") && !strings.HasPrefix(uri, "file://") {
+		return "", fmt.Errorf("%s: [lifecycle] uri %q: only local tarballs are supported (build one with scripts/tools)", b.Config.Path, uri)
+	}
+	p := b.Config.Resolve(uri)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s: lifecycle tarball %s: %w (scripts/tools builds it; or pass --lifecycle)", b.Config.Path, p, err)
+	}
+	return p, nil
+}
+
+// Create assembles the builder image: the build image plus one layer of
+// directories (/workspace, /layers, /cnb, /platform), one for the lifecycle,
+// one per buildpack and extension, and one with /cnb/order.toml, run.toml and
+// stack.toml; with the labels pack, kpack and the lifecycle read. Nothing is
+// written: the caller writes the image to its targets.
+func Create(ctx context.Context, b *Builder, build v1.Image, o CreateOptions) (v1.Image, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	lcPath, err := b.LifecyclePath(o.Lifecycle)
+	if err != nil {
+		return nil, err
+	}
+	lc, err := ReadLifecycle(lcPath)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := build.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading build image %s: %w", b.Config.Build.Image, err)
+	}
+	env := buildpack.NewEnv(cf.Config.Env)
+	uid, gid, err := cnbIDs(env, b.Config.Build.Image)
+	if err != nil {
+		return nil, err
+	}
+	stackID := cf.Config.Labels[LabelStackID]
+	if id := b.Config.Stack.ID; id != "" {
+		if stackID != "" && stackID != id {
+			return nil, fmt.Errorf("%s: [stack] id %q, but build image %s has %s=%q", b.Config.Path, id, b.Config.Build.Image, LabelStackID, stackID)
+		}
+		stackID = id
+	}
+
+	lw := &layers{staging: o.Staging}
+	defer lw.cleanup()
+
+	// Directories the lifecycle expects, owned as pack makes them.
+	base := lw.tar()
+	base.dir("workspace", 0o755, uid, gid)
+	base.dir("layers", 0o755, uid, gid)
+	for _, d := range []string{"cnb", "cnb/buildpacks", "cnb/extensions", "platform", "platform/env", "cnb/build-config", "cnb/build-config/env"} {
+		base.dir(d, 0o755, 0, 0)
+	}
+	envs := append([]EnvConfig(nil), b.Config.Build.Env...)
+	sort.Slice(envs, func(i, j int) bool { return envs[i].Name < envs[j].Name })
+	for _, e := range envs {
+		base.file(path.Join(strings.TrimPrefix(cnbBuildConfigEnvDir, "/"), e.Name), []byte(e.Value), 0o644, 0, 0)
+	}
+	if err := lw.add(base, "distill: builder directories"); err != nil {
+		return nil, err
+	}
+
+	// The lifecycle.
+	lct := lw.tar()
+	lct.dir("cnb", 0o755, 0, 0)
+	err = lc.walk(func(hdr *tar.Header, r io.Reader) error {
+		name := strings.TrimPrefix(path.Clean(hdr.Name), "./")
+		rest, ok := strings.CutPrefix(name, "lifecycle")
+		if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
+			return nil
+		}
+		target := "cnb/lifecycle" + rest
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			lct.dir(target, 0o755, 0, 0)
+		case tar.TypeSymlink:
+			lct.symlink(target, hdr.Linkname, 0, 0)
+		case tar.TypeReg:
+			data, err := io.ReadAll(r)
+			if err != nil {
+				return err
+			}
+			lct.file(target, data, hdr.FileInfo().Mode().Perm(), 0, 0)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading lifecycle %s: %w", lcPath, err)
+	}
+	lct.symlink("lifecycle", cnbLifecycleDir, 0, 0) // pack adds it for old platforms
+	if err := lw.add(lct, "distill: lifecycle "+lc.Descriptor.Lifecycle.Version); err != nil {
+		return nil, err
+	}
+
+	// One layer per buildpack and extension.
+	md := BuilderMetadata{
+		Description: b.Config.Description,
+		Lifecycle:   lc.Metadata(),
+		CreatedBy:   CreatorMetadata{Name: createdByName, Version: Version},
+		Buildpacks:  []ModuleInfo{},
+	}
+	bpLayers, exLayers := ModuleLayers{}, ModuleLayers{}
+	for _, group := range []struct {
+		list   []*buildpack.Descriptor
+		labels ModuleLayers
+		info   *[]ModuleInfo
+	}{{b.Buildpacks, bpLayers, &md.Buildpacks}, {b.Extensions, exLayers, &md.Extensions}} {
+		for _, d := range group.list {
+			l, err := ModuleLayer(d, lw.staging)
+			if err != nil {
+				return nil, err
+			}
+			diff, err := l.DiffID()
+			if err != nil {
+				return nil, err
+			}
+			lw.addLayer(l, "distill: "+kindOf(d)+" "+d.Key())
+			info := d.Info()
+			if group.labels[info.ID] == nil {
+				group.labels[info.ID] = map[string]ModuleLayerInfo{}
+			}
+			group.labels[info.ID][info.Version] = ModuleLayerInfo{
+				API: d.API, Stacks: jsonStacks(d.Stacks), Targets: d.Targets, Order: d.Order,
+				LayerDiffID: diff.String(), Homepage: info.Homepage, Name: info.Name,
+			}
+			*group.info = append(*group.info, moduleInfo(d))
+		}
+	}
+
+	// order.toml, run.toml, stack.toml.
+	order, err := b.resolveOrder(b.Config.Order, b.Buildpacks)
+	if err != nil {
+		return nil, err
+	}
+	orderExt, err := b.resolveOrder(b.Config.OrderExtensions, b.Extensions)
+	if err != nil {
+		return nil, err
+	}
+	runImages := b.Config.RunImages()
+	var runMD []RunImageMetadata
+	for _, r := range runImages {
+		runMD = append(runMD, RunImageMetadata{Image: r.Image, Mirrors: r.Mirrors})
+	}
+	md.RunImages = runMD
+	md.Stack.RunImage = runMD[0]
+	cfgTar := lw.tar()
+	cfgTar.dir("cnb", 0o755, 0, 0)
+	orderTOML, err := tomlBytes(buildpack.OrderFile{Order: order, OrderExtensions: orderExt})
+	if err != nil {
+		return nil, err
+	}
+	cfgTar.file(strings.TrimPrefix(cnbOrderPath, "/"), orderTOML, 0o644, 0, 0)
+	runTOML, err := tomlBytes(struct {
+		Images []RunImageMetadata `toml:"images"`
+	}{runMD})
+	if err != nil {
+		return nil, err
+	}
+	cfgTar.file(strings.TrimPrefix(cnbRunPath, "/"), runTOML, 0o644, 0, 0)
+	stackTOML, err := tomlBytes(struct {
+		RunImage RunImageMetadata `toml:"run-image"`
+	}{runMD[0]})
+	if err != nil {
+		return nil, err
+	}
+	cfgTar.file(strings.TrimPrefix(cnbStackPath, "/"), stackTOML, 0o644, 0, 0)
+	if err := lw.add(cfgTar, "distill: order.toml, run.toml, stack.toml"); err != nil {
+		return nil, err
+	}
+
+	img, err := mutate.Append(image.OCI(build), lw.adds...)
+	if err != nil {
+		return nil, err
+	}
+	cf, err = img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfg := cf.Config
+	labels := map[string]string{}
+	for k, v := range cfg.Labels {
+		labels[k] = v
+	}
+	for k, v := range map[string]any{
+		LabelBuilderMetadata: md,
+		LabelBuildpackLayers: bpLayers,
+		LabelBuildpackOrder:  order,
+	} {
+		s, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		labels[k] = string(s)
+	}
+	if len(b.Extensions) > 0 {
+		for k, v := range map[string]any{LabelExtensionLayers: exLayers, LabelOrderExtensions: orderExt} {
+			s, err := json.Marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			labels[k] = string(s)
+		}
+	}
+	if stackID != "" {
+		labels[LabelStackID] = stackID
+	}
+	if _, ok := labels[LabelStackMixins]; !ok {
+		labels[LabelStackMixins] = "[]"
+	}
+	cfg.Labels = labels
+	cfg.WorkingDir = "/layers"
+	if cfg.User == "" {
+		cfg.User = strconv.Itoa(uid) + ":" + strconv.Itoa(gid)
+	}
+	img, err = mutate.Config(img, cfg)
+	if err != nil {
+		return nil, err
+	}
+	img, err = mutate.CreatedAt(img, v1.Time{Time: image.Epoch})
+	if err != nil {
+		return nil, err
+	}
+	lw.keep = true // the image reads its layers from the staging files
+	return img, nil
+}
+
+// resolveOrder fills in the version of every group member from the modules.
+func (b *Builder) resolveOrder(order buildpack.Order, modules []*buildpack.Descriptor) (buildpack.Order, error) {
+	out := buildpack.Order{}
+	for _, g := range order {
+		var group buildpack.Group
+		for _, ref := range g.Group {
+			found := false
+			for _, d := range modules {
+				if d.Info().ID == ref.ID && (ref.Version == "" || ref.Version == d.Info().Version) {
+					ref.Version = d.Info().Version
+					found = true
+					break
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("%s: order names %s, which the builder does not have", b.Config.Path, ref.Key())
+			}
+			group.Group = append(group.Group, ref)
+		}
+		out = append(out, group)
+	}
+	return out, nil
+}
+
+// ModuleLayer is the layer holding a buildpack or extension at
+// /cnb/{buildpacks,extensions}/<escaped id>/<version>/, owned by root. Go
+// sources and test data, which the compiled bin/ makes redundant, are left out.
+func ModuleLayer(d *buildpack.Descriptor, staging string) (v1.Layer, error) {
+	dir := cnbBuildpacksDir
+	if d.IsExtension() {
+		dir = cnbExtensionsDir
+	}
+	prefix := path.Join(dir, buildpack.EscapedID(d.Info().ID), d.Info().Version)
+	l, err := image.LayerFromDir(d.Dir, image.WithPrefix(prefix), image.WithOwner(0, 0), image.WithStaging(staging), image.WithFilter(keepModuleFile), image.WithCompression(Compression))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", kindOf(d), d.Key(), err)
+	}
+	return l, nil
+}
+
+func keepModuleFile(rel string, e fs.DirEntry) bool {
+	base := path.Base(rel)
+	if e.IsDir() {
+		return base != "testdata" && !strings.HasPrefix(base, ".")
+	}
+	return !strings.HasSuffix(base, ".go") && base != "go.mod" && base != "go.sum"
+}
+
+func cnbIDs(env buildpack.Env, img string) (int, int, error) {
+	var ids [2]int
+	for i, name := range []string{"CNB_USER_ID", "CNB_GROUP_ID"} {
+		v, ok := env[name]
+		if !ok {
+			return 0, 0, fmt.Errorf("build image %s does not set %s: not a CNB build image", img, name)
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, 0, fmt.Errorf("build image %s: %s=%q is not a number", img, name, v)
+		}
+		ids[i] = n
+	}
+	return ids[0], ids[1], nil
+}
+
+func tomlBytes(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// layers collects the layers appended to the build image.
+type layers struct {
+	staging string
+	adds    []mutate.Addendum
+	files   []string
+	keep    bool
+}
+
+func (l *layers) tar() *tarBuilder { return &tarBuilder{} }
+
+func (l *layers) add(t *tarBuilder, createdBy string) error {
+	f, err := os.CreateTemp(l.staging, "distill-builder-*.tar")
+	if err != nil {
+		return err
+	}
+	l.files = append(l.files, f.Name())
+	if err := t.writeTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	layer, err := image.LayerFromTarFile(f.Name(), image.WithStaging(l.staging), image.WithCompression(Compression))
+	if err != nil {
+		return err
+	}
+	l.addLayer(layer, createdBy)
+	return nil
+}
+
+func (l *layers) addLayer(layer v1.Layer, createdBy string) {
+	mt, err := layer.MediaType()
+	if err != nil {
+		mt = types.OCILayer
+	}
+	l.adds = append(l.adds, mutate.Addendum{Layer: layer, MediaType: mt, History: v1.History{
+		Created: v1.Time{Time: image.Epoch}, CreatedBy: createdBy,
+	}})
+}
+
+func (l *layers) cleanup() {
+	if l.keep {
+		return
+	}
+	for _, f := range l.files {
+		os.Remove(f)
+	}
+}
+
+// tarBuilder writes a small tar of synthetic entries, in the order added,
+// with the fixed epoch and numeric owners.
+type tarBuilder struct {
+	entries []tarEntry
+	seen    map[string]bool
+}
+
+type tarEntry struct {
+	hdr  tar.Header
+	data []byte
+}
+
+func (t *tarBuilder) add(hdr tar.Header, data []byte) {
+	if t.seen == nil {
+		t.seen = map[string]bool{}
+	}
+	if t.seen[hdr.Name] {
+		return
+	}
+	t.seen[hdr.Name] = true
+	hdr.ModTime = image.Epoch
+	hdr.Format = tar.FormatPAX
+	t.entries = append(t.entries, tarEntry{hdr, data})
+}
+
+func (t *tarBuilder) dir(name string, mode int64, uid, gid int) {
+	t.add(tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimSuffix(name, "/") + "/", Mode: mode, Uid: uid, Gid: gid}, nil)
+}
+
+func (t *tarBuilder) file(name string, data []byte, mode fs.FileMode, uid, gid int) {
+	t.parents(name)
+	t.add(tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(mode), Size: int64(len(data)), Uid: uid, Gid: gid}, data)
+}
+
+func (t *tarBuilder) symlink(name, target string, uid, gid int) {
+	t.parents(name)
+	t.add(tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, Uid: uid, Gid: gid}, nil)
+}
+
+func (t *tarBuilder) parents(name string) {
+	dir := path.Dir(name)
+	if dir == "." || dir == "/" {
+		return
+	}
+	if t.seen[dir+"/"] {
+		return
+	}
+	t.parents(dir)
+	t.dir(dir, 0o755, 0, 0)
+}
+
+func (t *tarBuilder) writeTo(w io.Writer) error {
+	tw := tar.NewWriter(w)
+	for _, e := range t.entries {
+		hdr := e.hdr
+		if err := tw.WriteHeader(&hdr); err != nil {
+			return err
+		}
+		if len(e.data) > 0 {
+			if _, err := tw.Write(e.data); err != nil {
+				return err
+			}
+		}
+	}
+	return tw.Close()
+}
+
+func jsonStacks(stacks []buildpack.Stack) []StackRef {
+	var out []StackRef
+	for _, s := range stacks {
+		out = append(out, StackRef{ID: s.ID, Mixins: s.Mixins})
+	}
+	return out
+}
