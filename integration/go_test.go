@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/distill-build/distill/integration/harness"
 )
 
@@ -180,9 +183,16 @@ func TestGoAppToRegistry(t *testing.T) {
 	b := distill(t, copyApp(t, "samples/go-mux"), "--publish", ref).must(t)
 	harness.Podman(t, "pull", "--tls-verify=false", ref)
 	t.Cleanup(func() { harness.Podman(t, "rmi", "--force", ref) })
-	id := strings.TrimSpace(harness.Podman(t, "image", "inspect", "--format", "{{.Digest}}", ref))
-	if id != b.report.Digest {
-		t.Errorf("registry digest %s, report says %s", id, b.report.Digest)
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Digest.String() != b.report.Digest {
+		t.Errorf("registry digest %s, report says %s", desc.Digest, b.report.Digest)
 	}
 	if status, _ := harness.Run(t, ref).WaitHTTP(t, "/"); status != 200 {
 		t.Fatalf("GET / = %d", status)

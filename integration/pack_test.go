@@ -285,10 +285,13 @@ func TestDistillBuildFromBuilderImage(t *testing.T) {
 func TestPackRebase(t *testing.T) {
 	e := packFixture(t)
 	ref := "localhost/distill-it/rebase:go"
-	b := exec.Command(distillBin, "build", copyApp(t, "samples/go-mux"), "--builder", filepath.Join(repoRoot, "builder.toml"), "--daemon", ref, "--compression", "gzip")
-	if out, err := b.CombinedOutput(); err != nil {
-		t.Fatalf("distill build: %v\n%s", err, tail(string(out), 30))
+	layout := filepath.Join(t.TempDir(), "app")
+	distill(t, copyApp(t, "samples/go-mux"), "-o", "oci:"+layout, "--compression", "gzip").must(t)
+	appTag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
 	}
+	loadFresh(t, appTag, harness.Image(t, layout))
 	// The "rebuilt" run image: run:static plus one file.
 	store, err := image.OpenStore(mustStoreDir(t))
 	if err != nil {
@@ -316,9 +319,7 @@ func TestPackRebase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := image.Daemon(newTag).Write(t.Context(), newRun); err != nil {
-		t.Fatal(err)
-	}
+	loadFresh(t, newTag, newRun)
 	t.Cleanup(func() { exec.Command("podman", "rmi", "--force", ref, podmanName(ref), newRef).Run() })
 	// --force: the app names its run image distill/run:static, not the new one.
 	if out, err := e.run("rebase", ref, "--run-image", newRef, "--pull-policy", "never", "--force"); err != nil {
@@ -372,6 +373,21 @@ func mustStoreDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// loadFresh loads img into podman as tag. An image with the same ID (the
+// same config, maybe stored with other layer compression by an earlier run)
+// is removed first: the Docker API load would only re-tag it.
+func loadFresh(t *testing.T, tag name.Tag, img v1.Image) {
+	t.Helper()
+	id, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec.Command("podman", "rmi", "--force", id.Hex).Run()
+	if err := image.Daemon(tag).Write(t.Context(), img); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // tarLayer is a layer of the given files.
