@@ -433,3 +433,29 @@ func sameLaunchLayers(t *testing.T, ref string) {
 		t.Errorf("distill/go launch files differ:\npack:    %v\ndistill: %v", fromPack, fromDistill)
 	}
 }
+
+// TestPackBuildNodePython: pack build with the distill builder builds the
+// Node and Python fixtures too (on run:base), and they answer on $PORT.
+func TestPackBuildNodePython(t *testing.T) {
+	e := packFixture(t)
+	idx := pythonIndex(t)
+	for _, app := range []struct {
+		name, dir string
+		extra     []string
+	}{
+		{"node-express", "samples/node-express", nil},
+		{"python-flask", "integration/testdata/python/flask-procfile", []string{"--env", "PIP_INDEX_URL=" + idx.URL}},
+	} {
+		t.Run(app.name, func(t *testing.T) {
+			tag := "localhost/distill-it/pack-" + app.name + ":latest"
+			_, took := e.build(t, copyApp(t, app.dir), e.distillBuilder, tag, app.extra...)
+			t.Logf("pack build of %s: %.1f s, image %s bytes", app.name, took.Seconds(), imageSize(t, podmanName(tag)))
+			if md := runImageOf(t, podmanName(tag)); !strings.HasSuffix(md.RunImage.Image, "distill/run:base") {
+				t.Errorf("run image %q, want .../distill/run:base", md.RunImage.Image)
+			}
+			if status, _ := harness.Run(t, podmanName(tag)).WaitHTTP(t, "/"); status != 200 {
+				t.Fatalf("GET / = %d", status)
+			}
+		})
+	}
+}
