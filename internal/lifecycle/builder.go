@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/distill-build/distill/internal/buildpack"
-	"github.com/distill-build/distill/internal/sandbox"
 )
 
 // BuildResult is what the build phase leaves for export.
@@ -27,14 +26,8 @@ type BuildpackResult struct {
 
 // builderPhase runs bin/build of each buildpack in the group.
 type builderPhase struct {
-	runner sandbox.Runner
-	dirs   *workDirs
-	mods   Modules
-	env    buildpack.Env
-	target Target
-	uid    int
-	gid    int
-	log    io.Writer
+	*container
+	log io.Writer
 }
 
 // Build runs the group in order. Layers with build = true contribute their
@@ -63,11 +56,7 @@ func (b *builderPhase) Build(ctx context.Context, det *DetectResult) (*BuildResu
 		penv["CNB_BP_PLAN_PATH"] = filepath.Join(planDir, filepath.Base(plan))
 		penv["CNB_APP_DIR"] = AppDir
 		fmt.Fprintf(b.log, "--- %s %s\n", desc.Info().ID, desc.Info().Version)
-		err := b.runner.Run(ctx, sandbox.Process{
-			Args: []string{filepath.Join(moduleDir(desc), "bin", "build")}, Env: append(penv.List(), b.target.env()...),
-			Dir: AppDir, Home: penv["HOME"], UID: b.uid, GID: b.gid, Mounts: b.dirs.mountsFor(b.mods), Stdout: b.log, Stderr: b.log,
-		})
-		if err != nil {
+		if err := b.exec(ctx, desc, "build", penv, b.log); err != nil {
 			return nil, fmt.Errorf("buildpack %s failed: %w", desc.Key(), err)
 		}
 		ls, err := buildpack.ReadLayers(layers)

@@ -71,13 +71,7 @@ var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 // detector runs bin/detect for the builder's order.
 type detector struct {
-	runner  sandbox.Runner
-	dirs    *workDirs
-	mods    Modules
-	env     buildpack.Env
-	target  Target
-	uid     int
-	gid     int
+	*container
 	outcome map[string]*detectOutcome // memoised by key: a buildpack in several groups runs once
 }
 
@@ -152,10 +146,7 @@ func (d *detector) run(ctx context.Context, ref buildpack.Ref, extension bool) (
 		env[k] = v
 	}
 	var out bytes.Buffer
-	err = d.runner.Run(ctx, sandbox.Process{
-		Args: []string{filepath.Join(moduleDir(desc), "bin", "detect")}, Env: append(env.List(), d.target.env()...),
-		Dir: AppDir, Home: env["HOME"], UID: d.uid, GID: d.gid, Mounts: d.dirs.mountsFor(d.mods), Stdout: &out, Stderr: &out,
-	})
+	err = d.exec(ctx, desc, "detect", env, &out)
 	o.output = out.String()
 	var exit *sandbox.ExitError
 	switch {

@@ -10,21 +10,14 @@ import (
 	"strings"
 
 	"github.com/distill-build/distill/internal/buildpack"
-	"github.com/distill-build/distill/internal/sandbox"
 )
 
 // generator runs bin/generate of the extensions that passed detection and
 // reads the run.Dockerfile each may write. Only a run image switch (a single
 // FROM) is supported: distill does not extend images with RUN instructions.
 type generator struct {
-	runner sandbox.Runner
-	dirs   *workDirs
-	mods   Modules
-	env    buildpack.Env
-	target Target
-	uid    int
-	gid    int
-	log    io.Writer
+	*container
+	log io.Writer
 }
 
 // Generate returns the run image the extensions chose, or "" to keep the default.
@@ -47,11 +40,7 @@ func (g *generator) Generate(ctx context.Context, exts []*buildpack.Descriptor) 
 		env["CNB_EXTENSION_DIR"] = moduleDir(ext)
 		env["CNB_OUTPUT_DIR"] = filepath.Join(outputDir, filepath.Base(out))
 		env["CNB_BP_PLAN_PATH"] = filepath.Join(planDir, filepath.Base(plan))
-		err := g.runner.Run(ctx, sandbox.Process{
-			Args: []string{filepath.Join(moduleDir(ext), "bin", "generate")}, Env: append(env.List(), g.target.env()...),
-			Dir: AppDir, Home: env["HOME"], UID: g.uid, GID: g.gid, Mounts: g.dirs.mountsFor(g.mods), Stdout: g.log, Stderr: g.log,
-		})
-		if err != nil {
+		if err := g.exec(ctx, ext, "generate", env, g.log); err != nil {
 			return "", fmt.Errorf("generating with extension %s: %w", ext.Key(), err)
 		}
 		if _, err := os.Stat(filepath.Join(out, "build.Dockerfile")); err == nil {

@@ -5,6 +5,7 @@
 package lifecycle
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -62,6 +63,26 @@ func (m Modules) Lookup(ref buildpack.Ref, extension bool) (*buildpack.Descripto
 		}
 	}
 	return nil, fmt.Errorf("order names %s %s, which the builder does not have", kind, ref.Key())
+}
+
+// container runs the binaries of buildpacks and extensions in the build
+// image, the way the spec lays it out: the app as the working directory, the
+// platform's mounts, the CNB user, the target's env.
+type container struct {
+	runner   sandbox.Runner
+	dirs     *workDirs
+	mods     Modules
+	env      buildpack.Env // what every module's environment starts from
+	target   Target
+	uid, gid int
+}
+
+// exec runs <module>/bin/<name> with env, its output going to out.
+func (c *container) exec(ctx context.Context, d *buildpack.Descriptor, name string, env buildpack.Env, out io.Writer) error {
+	return c.runner.Run(ctx, sandbox.Process{
+		Args: []string{filepath.Join(moduleDir(d), "bin", name)}, Env: append(env.List(), c.target.env()...),
+		Dir: AppDir, Home: env["HOME"], UID: c.uid, GID: c.gid, Mounts: c.dirs.mountsFor(c.mods), Stdout: out, Stderr: out,
+	})
 }
 
 func (d *workDirs) mountsFor(m Modules) []sandbox.Mount {

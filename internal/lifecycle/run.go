@@ -143,7 +143,8 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	}
 
 	phase(o.Log, "DETECTING", "")
-	det := &detector{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID}
+	box := &container{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID}
+	det := &detector{container: box}
 	detected, err := det.Detect(ctx, o.Order, o.OrderExtensions)
 	if err != nil {
 		return nil, err
@@ -158,7 +159,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	runRef := o.RunImages[0]
 	if len(detected.Extensions) > 0 {
 		phase(o.Log, "GENERATING", "")
-		gen := &generator{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID, log: o.Log}
+		gen := &generator{container: box, log: o.Log}
 		ref, err := gen.Generate(ctx, detected.Extensions)
 		if err != nil {
 			return nil, err
@@ -190,7 +191,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	}
 
 	phase(o.Log, "BUILDING", "")
-	bp := &builderPhase{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID, log: o.Log}
+	bp := &builderPhase{container: box, log: o.Log}
 	built, err := bp.Build(ctx, detected)
 	if err != nil {
 		return nil, err
