@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -19,11 +18,7 @@ func newBuildpackCommand() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, dir := range args {
-				abs, err := filepath.Abs(dir) // PrepareModule's go build runs in dir
-				if err != nil {
-					return err
-				}
-				d, err := builder.PrepareModule(cmd.Context(), abs, cmd.ErrOrStderr())
+				d, err := builder.PrepareModule(cmd.Context(), dir, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
@@ -46,11 +41,7 @@ func newBuildpackCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			dir, err := filepath.Abs(args[0]) // PrepareModule's go build runs in dir
-			if err != nil {
-				return err
-			}
-			d, err := builder.PrepareModule(cmd.Context(), dir, cmd.ErrOrStderr())
+			d, err := builder.PrepareModule(cmd.Context(), args[0], cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
