@@ -62,13 +62,12 @@ type jsonReport struct {
 	} `json:"total"`
 }
 
-// distill runs `distill build app args...` with the project's builder and
-// a report file, and decodes the report on success.
+// distill runs `distill build app args...` with the builder the binary
+// carries and a report file, and decodes the report on success.
 func distill(t *testing.T, app string, args ...string) build {
 	t.Helper()
 	reportFile := filepath.Join(t.TempDir(), "report.json")
-	cmd := exec.Command(distillBin, append([]string{"build", app,
-		"--builder", filepath.Join(repoRoot, "builder.toml"), "--report-json", reportFile}, args...)...)
+	cmd := exec.Command(distillBin, append([]string{"build", app, "--report-json", reportFile}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	b := build{err: cmd.Run()}

@@ -1,6 +1,7 @@
-// Command distill/python is the distill Python buildpack. The same binary is installed as
-// bin/build and bin/detect (a symlink); libcnb dispatches on the base name of argv[0].
-package main
+// Package python is the distill/python buildpack (Python). It is compiled into the distill
+// binary, which a builder installs as the buildpack's bin/build with bin/detect a
+// symlink to it: Main dispatches on the base name of argv[0], as libcnb does.
+package python
 
 import (
 	"os"
@@ -8,7 +9,8 @@ import (
 	"github.com/paketo-buildpacks/libpak/v2"
 )
 
-func main() {
+// Main runs bin/detect or bin/build, by the base name of os.Args[0], and exits.
+func Main() {
 	logger := newLogger(os.Stdout)
 	libpak.BuildpackMain(
 		Detector{Logger: logger}.Detect,

@@ -4,94 +4,134 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/distill-build/distill"
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/platform"
+	"github.com/distill-build/distill/internal/report"
 )
 
+// buildFlags are the flags of distill build.
+type buildFlags struct {
+	out        outputFlags
+	tag        string
+	envs       []string
+	envFiles   []string
+	builder    string
+	reportJSON string
+	cacheDir   string
+	clearCache bool
+	caFile     string
+	noHostCA   bool
+	compress   string
+}
+
 func newBuildCommand() *cobra.Command {
-	var (
-		outputs    []string
-		daemonTags []string
-		publish    []string
-		envs       []string
-		envFiles   []string
-		builderArg string
-		reportJSON string
-		cacheDir   string
-		clearCache bool
-		caFile     string
-		noHostCA   bool
-		compress   string
-	)
+	var f buildFlags
 	cmd := &cobra.Command{
 		Use:   "build [APP_DIR]",
 		Short: "Build an app into an image and report its size layer by layer",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `Build the app in APP_DIR (default: the working directory) into an image.
+
+Without -o, --daemon or --publish the image is loaded into the local podman or
+docker (through DOCKER_HOST or its default socket) as the -t name, or, when no
+daemon answers, written as an OCI layout under the user cache directory.
+Nothing is written inside APP_DIR unless an output names a path there.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			app := "."
 			if len(args) == 1 {
 				app = args[0]
 			}
-			env, err := parseEnv(envFiles, envs)
-			if err != nil {
-				return err
-			}
-			targets, err := parseTargets(app, outputs, daemonTags, publish)
-			if err != nil {
-				return err
-			}
-			b, err := findBuilder(builderArg)
-			if err != nil {
-				return err
-			}
-			if noHostCA {
-				caFile = ""
-			}
-			compression, err := image.ParseCompression(compress)
-			if err != nil {
-				return fmt.Errorf("--compression: %w", err)
-			}
-			rep, err := platform.Build(cmd.Context(), platform.BuildOptions{
-				AppDir: app, Builder: b, Targets: targets, Env: env,
-				CacheDir: cacheDir, ClearCache: clearCache, CAFile: caFile, Compression: compression, Log: cmd.ErrOrStderr(),
-			})
-			if err != nil {
-				return err
-			}
-			if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
-				return err
-			}
-			if reportJSON != "" {
-				f, err := os.Create(reportJSON)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				return rep.WriteJSON(f)
-			}
-			return nil
+			return runBuild(cmd, app, f)
 		},
 	}
-	f := cmd.Flags()
-	f.StringArrayVarP(&outputs, "output", "o", nil, "write the image to `TARGET`: oci:DIR (default oci:./out/<app>), docker-archive:FILE")
-	f.StringArrayVar(&daemonTags, "daemon", nil, "load the image into the Docker API (podman or docker) as `TAG`")
-	f.StringArrayVar(&publish, "publish", nil, "push the image to a registry as `REF` (credentials from the docker config)")
-	f.StringArrayVarP(&envs, "env", "e", nil, "build-time environment variable `NAME=VALUE` (repeatable; NAME alone takes the current value)")
-	f.StringArrayVar(&envFiles, "env-file", nil, "build-time environment variables from `FILE` (NAME=VALUE lines)")
-	f.StringVarP(&builderArg, "builder", "B", "", "builder.toml, or a builder image (REF or oci:DIR), to build with (default: the project's builder.toml)")
-	f.StringVar(&reportJSON, "report-json", "", "also write the size report as JSON to `FILE`")
-	f.StringVar(&cacheDir, "cache-dir", "", "build cache `DIR` (default: one per app under the user cache directory)")
-	f.BoolVar(&clearCache, "clear-cache", false, "start from an empty build cache")
-	f.StringVar(&caFile, "ca-certs", defaultCAFile(), "PEM `FILE` of CAs the build trusts, passed as a ca-certificates binding")
-	f.BoolVar(&noHostCA, "no-ca-certs", false, "do not pass any CA binding to the build")
-	f.StringVar(&compress, "compression", string(image.Zstd), "layer compression: zstd (smallest) or gzip (for Docker before 23)")
+	fl := cmd.Flags()
+	f.out.register(fl, "image")
+	fl.StringVarP(&f.tag, "tag", "t", "", "image `NAME` for the default output (default: the app directory's name)")
+	fl.StringArrayVarP(&f.envs, "env", "e", nil, "build-time environment variable `NAME=VALUE` (repeatable; NAME alone takes the current value)")
+	fl.StringArrayVar(&f.envFiles, "env-file", nil, "build-time environment variables from `FILE` (NAME=VALUE lines)")
+	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml, or a builder image (REF or oci:DIR), to build with (default: the builder in this binary)")
+	fl.StringVar(&f.reportJSON, "report-json", "", "also write the size report as JSON to `FILE`")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "build cache `DIR` (default: one per app under the user cache directory)")
+	fl.BoolVar(&f.clearCache, "clear-cache", false, "start from an empty build cache")
+	fl.StringVar(&f.caFile, "ca-certs", defaultCAFile(), "PEM `FILE` of CAs the build trusts, passed as a ca-certificates binding")
+	fl.BoolVar(&f.noHostCA, "no-ca-certs", false, "do not pass any CA binding to the build")
+	fl.StringVar(&f.compress, "compression", "", "layer compression: zstd (smallest; the default) or gzip (the default when loading into a daemon, which cannot save zstd layers again)")
 	return cmd
+}
+
+func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
+	env, err := parseEnv(f.envFiles, f.envs)
+	if err != nil {
+		return err
+	}
+	out, err := buildOutputs(cmd.Context(), app, f.tag, f.out)
+	if err != nil {
+		return err
+	}
+	if f.noHostCA {
+		f.caFile = ""
+	}
+	compression, err := chooseCompression(f.compress, out.daemon)
+	if err != nil {
+		return err
+	}
+	bin, err := binary()
+	if err != nil {
+		return err
+	}
+	rep, err := platform.Build(cmd.Context(), platform.BuildOptions{
+		AppDir: app, Builder: f.builder, BuilderFiles: distill.BuilderFiles(), Binary: bin,
+		Targets: out.targets, Env: env, CacheDir: f.cacheDir, ClearCache: f.clearCache,
+		CAFile: f.caFile, Compression: compression, Log: cmd.ErrOrStderr(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+		return err
+	}
+	if f.reportJSON != "" {
+		if err := writeReportJSON(f.reportJSON, rep); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), out.howToRun())
+	return nil
+}
+
+func writeReportJSON(p string, rep *report.Report) error {
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteJSON(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	return f.Close()
+}
+
+// chooseCompression is the --compression value, else gzip when a daemon
+// receives the image (a daemon cannot save zstd layers as a docker archive
+// again, so podman save and the scanners that read through it would fail),
+// else zstd.
+func chooseCompression(flag string, daemon bool) (image.Compression, error) {
+	if flag == "" {
+		if daemon {
+			return image.Gzip, nil
+		}
+		return image.Zstd, nil
+	}
+	c, err := image.ParseCompression(flag)
+	if err != nil {
+		return "", fmt.Errorf("--compression: %w", err)
+	}
+	return c, nil
 }
 
 // parseEnv reads --env-file files, then --env values (later wins), as pack does.
@@ -139,62 +179,6 @@ func addEnv(env map[string]string, kv string) error {
 	}
 	env[k] = v
 	return nil
-}
-
-func parseTargets(app string, outputs, daemonTags, publish []string) ([]image.Target, error) {
-	var targets []image.Target
-	for _, o := range outputs {
-		t, err := image.ParseTarget(o)
-		if err != nil {
-			return nil, err
-		}
-		targets = append(targets, t)
-	}
-	for _, d := range daemonTags {
-		tag, err := name.NewTag(d)
-		if err != nil {
-			return nil, fmt.Errorf("--daemon %q: %w", d, err)
-		}
-		targets = append(targets, image.Daemon(tag))
-	}
-	for _, p := range publish {
-		ref, err := name.ParseReference(p)
-		if err != nil {
-			return nil, fmt.Errorf("--publish %q: %w", p, err)
-		}
-		targets = append(targets, image.Registry(ref))
-	}
-	if len(targets) == 0 {
-		abs, err := filepath.Abs(app)
-		if err != nil {
-			return nil, err
-		}
-		targets = append(targets, image.OCILayout(filepath.Join("out", filepath.Base(abs))))
-	}
-	return targets, nil
-}
-
-// findBuilder returns the builder.toml to use: the flag, else the nearest
-// builder.toml in the working directory or its parents (a distill checkout).
-func findBuilder(flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, "builder.toml")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no builder.toml in the working directory or its parents: pass --builder")
-		}
-		dir = parent
-	}
 }
 
 // defaultCAFile is the host's CA bundle, the one its TLS clients trust.

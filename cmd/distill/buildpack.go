@@ -7,18 +7,27 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/distill-build/distill/internal/builder"
+	"github.com/distill-build/distill/internal/builderimage"
 )
 
 func newBuildpackCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "buildpack", Short: "Compile and package buildpacks and extensions"}
+	cmd := &cobra.Command{Use: "buildpack", Short: "Prepare and package buildpacks and extensions"}
 
 	cmd.AddCommand(&cobra.Command{
 		Use:   "build DIR...",
-		Short: "Compile buildpacks (or extensions) written in Go into DIR/bin, as pack builder create expects them",
-		Args:  cobra.MinimumNArgs(1),
+		Short: "Install this binary as DIR/bin of each buildpack (or extension) it carries, as pack builder create expects them",
+		Long: `Install this binary as DIR/bin/build (bin/generate for an extension), with
+bin/detect linked to it, for each buildpack or extension directory whose
+buildpack.toml (extension.toml) names one compiled into distill. Any other
+directory must already carry its bin/.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			bin, err := binary()
+			if err != nil {
+				return err
+			}
 			for _, dir := range args {
-				d, err := builder.PrepareModule(cmd.Context(), dir, cmd.ErrOrStderr())
+				d, err := builder.PrepareModule(dir, bin)
 				if err != nil {
 					return err
 				}
@@ -28,20 +37,24 @@ func newBuildpackCommand() *cobra.Command {
 		},
 	})
 
-	var outputs, daemonTags, publish []string
+	var out outputFlags
 	pkg := &cobra.Command{
 		Use:   "package DIR",
 		Short: "Package a buildpack (or extension) as an OCI image, like pack buildpack package",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(outputs)+len(daemonTags)+len(publish) == 0 {
+			if out.empty() {
 				return fmt.Errorf("say where the buildpackage goes: -o oci:DIR, --publish REF or --daemon TAG")
 			}
-			targets, err := parseTargets(args[0], outputs, daemonTags, publish)
+			targets, err := out.targets()
 			if err != nil {
 				return err
 			}
-			d, err := builder.PrepareModule(cmd.Context(), args[0], cmd.ErrOrStderr())
+			bin, err := binary()
+			if err != nil {
+				return err
+			}
+			d, err := builder.PrepareModule(args[0], bin)
 			if err != nil {
 				return err
 			}
@@ -50,7 +63,7 @@ func newBuildpackCommand() *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(staging)
-			img, err := builder.Package(d, staging)
+			img, err := builderimage.Package(d, staging)
 			if err != nil {
 				return err
 			}
@@ -68,10 +81,7 @@ func newBuildpackCommand() *cobra.Command {
 			return nil
 		},
 	}
-	f := pkg.Flags()
-	f.StringArrayVarP(&outputs, "output", "o", nil, "write the buildpackage to `TARGET`: oci:DIR, docker-archive:FILE")
-	f.StringArrayVar(&daemonTags, "daemon", nil, "load it into the Docker API as `TAG`")
-	f.StringArrayVar(&publish, "publish", nil, "push it to a registry as `REF`")
+	out.register(pkg.Flags(), "buildpackage")
 	cmd.AddCommand(pkg)
 	return cmd
 }

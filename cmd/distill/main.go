@@ -10,9 +10,28 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/distill-build/distill"
+	"github.com/distill-build/distill/internal/builder"
 )
 
+// binary is this program as the runner of the buildpacks and extensions
+// compiled into it.
+func binary() (*builder.Binary, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding the distill executable: %w", err)
+	}
+	return &builder.Binary{Path: exe, Runs: distill.Runs}, nil
+}
+
 func main() {
+	// Installed as a buildpack's bin/detect or bin/build (or an extension's
+	// bin/generate), the binary is that buildpack.
+	if run := distill.ModuleMain(os.Args[0]); run != nil {
+		run()
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := &cobra.Command{
@@ -21,7 +40,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBuildCommand(), newStackCommand(), newBuilderCommand(), newBuildpackCommand())
+	root.AddCommand(newBuildCommand(), newStackCommand(), newBuilderCommand(), newBuildpackCommand(), newVersionCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ERROR:", err)
 		os.Exit(1)

@@ -1,8 +1,9 @@
-// Command run-static is the distill/run-static image extension: it detects
+// Package runstatic is the distill/run-static image extension: it detects
 // apps that compile to a static binary (a Go module and no Node or Python
 // project next to it) and switches their run image to the builder's static
-// run image with a one-line run.Dockerfile.
-package main
+// run image with a one-line run.Dockerfile. It is compiled into the distill
+// binary, which a builder installs as bin/generate and bin/detect.
+package runstatic
 
 import (
 	"fmt"
@@ -18,7 +19,8 @@ const exitFail = 100
 // needsLibc are files that mean another runtime will run the app.
 var needsLibc = []string{"package.json", "requirements.txt", "pyproject.toml", "setup.py", "Pipfile", "runtime.txt"}
 
-func main() {
+// Main runs bin/detect or bin/generate, by the base name of os.Args[0], and exits.
+func Main() {
 	var err error
 	switch filepath.Base(os.Args[0]) {
 	case "detect":

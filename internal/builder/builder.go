@@ -1,9 +1,8 @@
 package builder
 
 import (
-	"context"
 	"fmt"
-	"io"
+	"path/filepath"
 
 	"github.com/distill-build/distill/internal/buildpack"
 )
@@ -16,35 +15,45 @@ type Builder struct {
 	Extensions []*buildpack.Descriptor
 }
 
-// Load reads builder.toml and prepares every buildpack and extension it names.
-func Load(ctx context.Context, path string, log io.Writer) (*Builder, error) {
+// StacksDir is the directory of stack definitions that come with the
+// builder: stacks/ beside its builder.toml ("" for a builder image).
+func (b *Builder) StacksDir() string {
+	if !IsConfigFile(b.Config.Path) {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(b.Config.Path), "stacks")
+}
+
+// Load reads builder.toml and prepares every buildpack and extension it
+// names (see PrepareModule; bin may be nil).
+func Load(path string, bin *Binary) (*Builder, error) {
 	cfg, err := ReadConfig(path)
 	if err != nil {
 		return nil, err
 	}
 	b := &Builder{Config: cfg}
 	for _, m := range cfg.Buildpacks {
-		d, err := PrepareModule(ctx, cfg.Resolve(m.URI), log)
+		d, err := PrepareModule(cfg.Resolve(m.URI), bin)
 		if err != nil {
 			return nil, fmt.Errorf("%s: [[buildpacks]] uri %q: %w", cfg.Path, m.URI, err)
 		}
 		b.Buildpacks = append(b.Buildpacks, d)
 	}
 	for _, m := range cfg.Extensions {
-		d, err := PrepareModule(ctx, cfg.Resolve(m.URI), log)
+		d, err := PrepareModule(cfg.Resolve(m.URI), bin)
 		if err != nil {
 			return nil, fmt.Errorf("%s: [[extensions]] uri %q: %w", cfg.Path, m.URI, err)
 		}
 		b.Extensions = append(b.Extensions, d)
 	}
-	if err := b.checkOrder(); err != nil {
+	if err := b.CheckOrder(); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Path, err)
 	}
 	return b, nil
 }
 
-// checkOrder verifies that every group member is one of the builder's modules.
-func (b *Builder) checkOrder() error {
+// CheckOrder verifies that every group member is one of the builder's modules.
+func (b *Builder) CheckOrder() error {
 	has := func(list []*buildpack.Descriptor, ref buildpack.Ref) bool {
 		for _, d := range list {
 			if d.Info().ID == ref.ID && (ref.Version == "" || ref.Version == d.Info().Version) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -142,4 +143,14 @@ func (c *Config) Resolve(uri string) string {
 		return uri
 	}
 	return filepath.Join(filepath.Dir(c.Path), uri)
+}
+
+// IsConfigFile reports whether ref names a builder.toml (an existing file or
+// a *.toml path) rather than a builder image.
+func IsConfigFile(ref string) bool {
+	if strings.HasSuffix(ref, ".toml") {
+		return true
+	}
+	fi, err := os.Stat(ref)
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -56,29 +56,3 @@ func TestReadConfig(t *testing.T) {
 	}
 }
 
-func TestPrepareModule(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A copy of the real extension, compiled like distill does before a build.
-	dir := filepath.Join(root, "extensions", "run-static")
-	desc, err := PrepareModule(t.Context(), dir, os.Stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !desc.IsExtension() || desc.Info().ID != "distill/run-static" {
-		t.Fatalf("descriptor = %+v", desc.Info())
-	}
-	for _, name := range []string{"generate", "detect"} {
-		if fi, err := os.Stat(filepath.Join(dir, "bin", name)); err != nil || fi.Mode()&0o111 == 0 {
-			t.Errorf("bin/%s missing or not executable: %v", name, err)
-		}
-	}
-
-	empty := t.TempDir()
-	os.WriteFile(filepath.Join(empty, "buildpack.toml"), []byte("api = \"0.10\"\n[buildpack]\nid = \"x\"\nversion = \"1\"\n"), 0o644)
-	if _, err := PrepareModule(t.Context(), empty, os.Stderr); err == nil || !strings.Contains(err.Error(), "no Go sources and no bin/") {
-		t.Fatalf("a buildpack without sources or bin/: %v", err)
-	}
-}

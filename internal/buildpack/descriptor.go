@@ -58,6 +58,14 @@ type Stack struct {
 // IsExtension reports whether the descriptor is an image extension.
 func (d *Descriptor) IsExtension() bool { return d.Extension.ID != "" }
 
+// Kind is "extension" or "buildpack".
+func (d *Descriptor) Kind() string {
+	if d.IsExtension() {
+		return "extension"
+	}
+	return "buildpack"
+}
+
 // Info returns the [buildpack] or [extension] table, whichever is set.
 func (d *Descriptor) Info() Info {
 	if d.IsExtension() {

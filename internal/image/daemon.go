@@ -59,6 +59,17 @@ func (o options) daemonClient() (daemon.Client, func(), error) {
 	return c, func() { c.Close() }, nil
 }
 
+// DaemonAnswers reports whether the Docker API at DaemonHost answers a ping
+// within a few seconds.
+func DaemonAnswers(ctx context.Context, opts ...Option) bool {
+	c, release, err := makeOptions(opts...).daemonClient()
+	if err != nil {
+		return false
+	}
+	defer release()
+	return pingDaemon(ctx, c) == nil
+}
+
 // pingDaemon reports whether the Docker API answers within a short time.
 func pingDaemon(ctx context.Context, c daemon.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)

@@ -75,6 +75,9 @@ type ociLayout struct{ dir, refName string }
 
 func (t ociLayout) String() string { return "oci:" + t.dir }
 
+// Path is the layout's directory.
+func (t ociLayout) Path() string { return t.dir }
+
 func (t ociLayout) Write(ctx context.Context, img v1.Image) error {
 	dir := filepath.Clean(t.dir)
 	if err := checkReplaceable(dir); err != nil {
@@ -179,6 +182,9 @@ func DockerArchive(path string, opts ...Option) Target {
 type dockerArchive struct{ path, tag string }
 
 func (t dockerArchive) String() string { return "docker-archive:" + t.path }
+
+// Path is the archive's file.
+func (t dockerArchive) Path() string { return t.path }
 
 func (t dockerArchive) Write(ctx context.Context, img v1.Image) error {
 	var ref name.Reference

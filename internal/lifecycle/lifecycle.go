@@ -16,6 +16,15 @@ import (
 	"github.com/distill-build/distill/internal/sandbox"
 )
 
+// The CNB API versions distill speaks: as a platform it lays out and drives a
+// build as Platform API PlatformAPI describes (run.toml, CNB_TARGET_*,
+// image extensions), and it runs buildpacks of Buildpack API BuildpackAPI
+// (buildpacks/spec, platform.md and buildpack.md at those versions).
+const (
+	PlatformAPI  = "0.13"
+	BuildpackAPI = "0.10"
+)
+
 // Paths inside the build container, as the CNB spec names them.
 const (
 	AppDir      = "/workspace"

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -91,9 +92,9 @@ func matches(patterns []string, rel string) bool {
 }
 
 // copyApp copies the app source into the workspace, honouring the project's
-// include/exclude, and hands it to the CNB user. project.toml itself and VCS
-// metadata stay out.
-func copyApp(src, dst string, pr *Project, uid, gid int) error {
+// include/exclude, and hands it to the CNB user. project.toml itself, VCS
+// metadata and the absolute paths in exclude stay out.
+func copyApp(src, dst string, pr *Project, exclude []string, uid, gid int) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -106,7 +107,7 @@ func copyApp(src, dst string, pr *Project, uid, gid int) error {
 		if rel == "." {
 			return os.Chown(dst, uid, gid)
 		}
-		skip := rel == ".git" || rel == "project.toml" ||
+		skip := rel == ".git" || rel == "project.toml" || slices.Contains(exclude, p) ||
 			(len(pr.Exclude) > 0 && matches(pr.Exclude, rel)) ||
 			(len(pr.Include) > 0 && !d.IsDir() && !matches(pr.Include, rel))
 		if skip {

@@ -77,7 +77,7 @@ func TestReadProjectAndCopy(t *testing.T) {
 				}
 			}
 			dst := t.TempDir()
-			if err := copyApp(src, dst, pr, os.Getuid(), os.Getgid()); err != nil {
+			if err := copyApp(src, dst, pr, nil, os.Getuid(), os.Getgid()); err != nil {
 				t.Fatal(err)
 			}
 			var got []string

@@ -28,7 +28,10 @@ type Binding struct {
 
 // Options configure one build.
 type Options struct {
-	AppDir          string
+	AppDir string
+	// Exclude are absolute paths inside AppDir kept out of the workspace
+	// (image outputs, the build cache); .git and project.toml always are.
+	Exclude         []string
 	Modules         Modules
 	Order           buildpack.Order
 	OrderExtensions buildpack.Order
@@ -111,7 +114,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := copyApp(o.AppDir, dirs.app, project, o.UID, o.GID); err != nil {
+	if err := copyApp(o.AppDir, dirs.app, project, o.Exclude, o.UID, o.GID); err != nil {
 		return nil, fmt.Errorf("copying %s into the workspace: %w", o.AppDir, err)
 	}
 	userEnv := map[string]string{}

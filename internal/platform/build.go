@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,14 +27,18 @@ import (
 // BuildOptions configure Build.
 type BuildOptions struct {
 	AppDir string
-	// Builder is the path of a builder.toml, or a builder image: a reference
+	// Builder is "" for the builder this binary carries (BuilderFiles run by
+	// Binary), the path of a builder.toml, or a builder image: a reference
 	// (local store, daemon, registry) or oci:DIR.
-	Builder string
-	// Targets receive the image; all are written or the build fails.
+	Builder      string
+	BuilderFiles fs.FS
+	Binary       *builder.Binary
+	// Targets receive the image; all are written or the build fails. Any
+	// target inside AppDir stays out of the workspace.
 	Targets []image.Target
 	// Env is the user's build environment (--env, --env-file).
 	Env        map[string]string
-	CacheDir   string // default: a directory per app under the user cache dir
+	CacheDir   string // default: a directory per app under CacheRoot
 	ClearCache bool
 	// CAFile, when set, becomes a ca-certificates service binding so every
 	// tool in the build trusts those CAs (a TLS-intercepting proxy's, say).
@@ -57,55 +62,24 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	if fi, err := os.Stat(app); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("app directory %s does not exist or is not a directory", o.AppDir)
 	}
-	b, images, buildImg, err := loadBuilder(ctx, o.Builder, o.Log)
+	b, err := LoadBuilder(ctx, o.Builder, o.BuilderFiles, o.Binary, o.Log)
 	if err != nil {
 		return nil, err
 	}
-	cf, err := buildImg.ConfigFile()
+	// Every image the build may need is resolved, and every stack image
+	// built, before the lifecycle starts.
+	images, err := ResolveImages(ctx, b, o.Log)
 	if err != nil {
 		return nil, err
 	}
-	env := buildpack.NewEnv(cf.Config.Env)
-	uid, err := envInt(env, "CNB_USER_ID", b.Config.Build.Image)
+	box, err := newBuildBox(ctx, b.Config.Build.Image, images.Build, o.Log)
 	if err != nil {
 		return nil, err
-	}
-	gid, err := envInt(env, "CNB_GROUP_ID", b.Config.Build.Image)
-	if err != nil {
-		return nil, err
-	}
-	env["HOME"] = "/home/" + userName(cf.Config.User, uid)
-	digest, err := buildImg.Digest()
-	if err != nil {
-		return nil, err
-	}
-	rootfs := filepath.Join(cacheRoot(), "rootfs", digest.Hex)
-	if _, err := os.Stat(rootfs); err != nil {
-		fmt.Fprintf(o.Log, "Unpacking build image %s\n", b.Config.Build.Image)
-	}
-	if err := image.Unpack(ctx, buildImg, rootfs); err != nil {
-		return nil, err
-	}
-
-	userEnv := map[string]string{}
-	for _, e := range b.Config.Build.Env {
-		userEnv[e.Name] = e.Value
-	}
-	for k, v := range o.Env {
-		userEnv[k] = v
-	}
-	var bindings []lifecycle.Binding
-	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading CA file %s for the ca-certificates binding: %w", o.CAFile, err)
-		}
-		bindings = append(bindings, lifecycle.Binding{Name: "ca-certificates", Type: "ca-certificates", Files: map[string][]byte{"ca-certificates.crt": pem}})
 	}
 	cacheDir := o.CacheDir
 	if cacheDir == "" {
 		sum := sha256.Sum256([]byte(app))
-		cacheDir = filepath.Join(cacheRoot(), "cache", hex.EncodeToString(sum[:8]))
+		cacheDir = filepath.Join(CacheRoot(), "cache", hex.EncodeToString(sum[:8]))
 	}
 	cache := &lifecycle.Cache{Dir: cacheDir}
 	if o.ClearCache {
@@ -113,21 +87,22 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 			return nil, err
 		}
 	}
-	var runImages []string
-	for _, r := range b.Config.RunImages() {
-		runImages = append(runImages, r.Image)
+	bindings, err := caBinding(o.CAFile)
+	if err != nil {
+		return nil, err
 	}
 	res, err := lifecycle.Build(ctx, lifecycle.Options{
 		AppDir:          app,
+		Exclude:         excluded(app, cacheDir, o.Targets),
 		Modules:         lifecycle.Modules{Buildpacks: b.Buildpacks, Extensions: b.Extensions},
 		Order:           b.Config.Order,
 		OrderExtensions: b.Config.OrderExtensions,
-		BuildEnv:        env.List(),
-		Runner:          &sandbox.Runc{Rootfs: rootfs},
-		UID:             uid, GID: gid,
-		Env:          userEnv,
+		BuildEnv:        box.env.List(),
+		Runner:          box.runner,
+		UID:             box.uid, GID: box.gid,
+		Env:          userEnv(b, o.Env),
 		Bindings:     bindings,
-		RunImages:    runImages,
+		RunImages:    images.RunRefs,
 		ResolveImage: images.Resolve,
 		Cache:        cache,
 		ClearCache:   o.ClearCache,
@@ -138,11 +113,16 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 		return nil, err
 	}
 	defer res.Close()
-	for _, t := range o.Targets {
+	return write(ctx, res, o.Targets, cacheDir, o.Log)
+}
+
+// write writes the image to every target, then saves the cache, and reports.
+func write(ctx context.Context, res *lifecycle.Result, targets []image.Target, cacheDir string, log io.Writer) (*report.Report, error) {
+	for _, t := range targets {
 		if err := t.Write(ctx, res.Image); err != nil {
 			return nil, fmt.Errorf("writing image to %s: %w", t, err)
 		}
-		fmt.Fprintf(o.Log, "Wrote %s\n", t)
+		fmt.Fprintf(log, "Wrote %s\n", t)
 	}
 	if err := res.Commit(); err != nil {
 		return nil, fmt.Errorf("saving the build cache %s: %w", cacheDir, err)
@@ -159,43 +139,87 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	return rep, nil
 }
 
-// loadBuilder reads the builder: a builder.toml (buildpacks compiled from
-// their directories, stack images built on first use), or a builder image
-// (an image reference or oci:DIR, from distill or pack builder create) whose
-// buildpacks are extracted into the cache and which is its own build image.
-func loadBuilder(ctx context.Context, ref string, log io.Writer) (*builder.Builder, *builder.Images, v1.Image, error) {
-	if builder.IsConfigFile(ref) {
-		b, err := builder.Load(ctx, ref, log)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		images, err := builder.NewImages(b.Config.Path, log)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		buildImg, err := images.Resolve(ctx, b.Config.Build.Image)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: [build] image %s: %w", b.Config.Path, b.Config.Build.Image, err)
-		}
-		return b, images, buildImg, nil
+// userEnv is the builder's [[build.env]] overridden by the user's --env.
+func userEnv(b *builder.Builder, env map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, e := range b.Config.Build.Env {
+		out[e.Name] = e.Value
 	}
-	images, err := builder.NewImages("", log)
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
+
+func caBinding(caFile string) ([]lifecycle.Binding, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, fmt.Errorf("reading CA file %s for the ca-certificates binding: %w", caFile, err)
 	}
-	// A builder image names run images its users pull: ask the registry
-	// before the daemon, whose copy may not be readable back through the
-	// Docker API (podman cannot save zstd layers as a docker archive).
-	images.Options = append(images.Options, image.WithSources(image.FromStore, image.FromRegistry, image.FromDaemon))
-	img, err := images.Resolve(ctx, ref)
+	return []lifecycle.Binding{{Name: "ca-certificates", Type: "ca-certificates", Files: map[string][]byte{"ca-certificates.crt": pem}}}, nil
+}
+
+// excluded lists what must stay out of the app's workspace: the build cache
+// and any target that lies inside the app directory, so an image written
+// into the app is never copied into the next one.
+func excluded(app, cacheDir string, targets []image.Target) []string {
+	out := []string{cacheDir}
+	for _, t := range targets {
+		if p, ok := t.(interface{ Path() string }); ok {
+			out = append(out, p.Path())
+		}
+	}
+	var inside []string
+	for _, p := range out {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(app, abs); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+			inside = append(inside, abs)
+		}
+	}
+	return inside
+}
+
+// buildBox is where buildpacks run: the sandbox over the unpacked build
+// image, its environment and the CNB user.
+type buildBox struct {
+	runner   sandbox.Runner
+	env      buildpack.Env
+	uid, gid int
+}
+
+func newBuildBox(ctx context.Context, ref string, img v1.Image, log io.Writer) (*buildBox, error) {
+	cf, err := img.ConfigFile()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("builder %s: %w", ref, err)
+		return nil, err
 	}
-	b, err := builder.FromImage(ctx, ref, img, filepath.Join(cacheRoot(), "builders"))
+	env := buildpack.NewEnv(cf.Config.Env)
+	uid, err := envInt(env, "CNB_USER_ID", ref)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return b, images, img, nil
+	gid, err := envInt(env, "CNB_GROUP_ID", ref)
+	if err != nil {
+		return nil, err
+	}
+	env["HOME"] = "/home/" + userName(cf.Config.User, uid)
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	rootfs := filepath.Join(CacheRoot(), "rootfs", digest.Hex)
+	if _, err := os.Stat(rootfs); err != nil {
+		fmt.Fprintf(log, "Unpacking build image %s\n", ref)
+	}
+	if err := image.Unpack(ctx, img, rootfs); err != nil {
+		return nil, err
+	}
+	return &buildBox{runner: &sandbox.Runc{Rootfs: rootfs}, env: env, uid: uid, gid: gid}, nil
 }
 
 func envInt(env buildpack.Env, name, img string) (int, error) {
@@ -219,7 +243,10 @@ func userName(user string, uid int) string {
 	return name
 }
 
-func cacheRoot() string {
+// CacheRoot is distill's directory under the user cache directory
+// ($XDG_CACHE_HOME/distill, ~/.cache/distill): build caches, unpacked build
+// images, extracted builders, the image store.
+func CacheRoot() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		dir = os.TempDir()

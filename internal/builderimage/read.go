@@ -1,4 +1,4 @@
-package builder
+package builderimage
 
 import (
 	"archive/tar"
@@ -14,24 +14,15 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/distill-build/distill/internal/builder"
 	"github.com/distill-build/distill/internal/buildpack"
 )
-
-// IsConfigFile reports whether ref names a builder.toml (an existing file or
-// a *.toml path) rather than a builder image.
-func IsConfigFile(ref string) bool {
-	if strings.HasSuffix(ref, ".toml") {
-		return true
-	}
-	fi, err := os.Stat(ref)
-	return err == nil && fi.Mode().IsRegular()
-}
 
 // FromImage reads a builder image (from distill builder create or pack
 // builder create): its buildpacks and extensions are extracted, from their
 // layers only, into cacheDir/<image digest>/cnb, and its order and run images
 // come from the labels. The image itself is the build image.
-func FromImage(ctx context.Context, ref string, img v1.Image, cacheDir string) (*Builder, error) {
+func FromImage(ctx context.Context, ref string, img v1.Image, cacheDir string) (*builder.Builder, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading builder image %s: %w", ref, err)
@@ -62,24 +53,24 @@ func FromImage(ctx context.Context, ref string, img v1.Image, cacheDir string) (
 			return nil, fmt.Errorf("builder image %s: %w", ref, err)
 		}
 	}
-	cfg := &Config{
+	cfg := &builder.Config{
 		Description:     md.Description,
 		Order:           order,
 		OrderExtensions: orderExt,
-		Build:           BuildConfig{Image: ref},
+		Build:           builder.BuildConfig{Image: ref},
 		Path:            ref,
 	}
 	for _, r := range md.RunImages {
-		cfg.Run.Images = append(cfg.Run.Images, RunImage{Image: r.Image, Mirrors: r.Mirrors})
+		cfg.Run.Images = append(cfg.Run.Images, builder.RunImage{Image: r.Image, Mirrors: r.Mirrors})
 	}
 	if len(cfg.Run.Images) == 0 && md.Stack.RunImage.Image != "" {
-		cfg.Run.Images = []RunImage{{Image: md.Stack.RunImage.Image, Mirrors: md.Stack.RunImage.Mirrors}}
+		cfg.Run.Images = []builder.RunImage{{Image: md.Stack.RunImage.Image, Mirrors: md.Stack.RunImage.Mirrors}}
 	}
 	if len(cfg.Run.Images) == 0 {
 		return nil, fmt.Errorf("builder image %s names no run image", ref)
 	}
 	cfg.Stack.ID = labels[LabelStackID]
-	b := &Builder{Config: cfg}
+	b := &builder.Builder{Config: cfg}
 	for _, m := range []struct {
 		layers ModuleLayers
 		kind   string
@@ -95,7 +86,7 @@ func FromImage(ctx context.Context, ref string, img v1.Image, cacheDir string) (
 			}
 		}
 	}
-	if err := b.checkOrder(); err != nil {
+	if err := b.CheckOrder(); err != nil {
 		return nil, fmt.Errorf("builder image %s: %w", ref, err)
 	}
 	return b, nil

@@ -1,4 +1,4 @@
-package builder
+package builderimage
 
 import (
 	"archive/tar"
@@ -14,6 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/distill-build/distill/internal/builder"
 )
 
 // fixtureBuilder writes a builder.toml with one prebuilt buildpack and one
@@ -115,7 +117,7 @@ func files(t *testing.T, img v1.Image) map[string]bool {
 
 func TestCreateAndReadBack(t *testing.T) {
 	ctx := t.Context()
-	b, err := Load(ctx, fixtureBuilder(t), io.Discard)
+	b, err := builder.Load(fixtureBuilder(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +187,7 @@ func TestCreateRefusesAMismatchedStack(t *testing.T) {
 	p := fixtureBuilder(t)
 	raw, _ := os.ReadFile(p)
 	os.WriteFile(p, bytes.Replace(raw, []byte(`id = "io.distill.stacks.trixie"`), []byte(`id = "other.stack"`), 1), 0o644)
-	b, err := Load(ctx, p, io.Discard)
+	b, err := builder.Load(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package builder
+package builderimage
 
 import (
 	"encoding/json"
@@ -36,7 +36,7 @@ func Package(d *buildpack.Descriptor, staging string) (v1.Image, error) {
 		return nil, err
 	}
 	lw := &layers{staging: staging}
-	lw.addLayer(l, "distill: "+kindOf(d)+" "+d.Key())
+	lw.addLayer(l, "distill: "+d.Kind()+" "+d.Key())
 	img, err := mutate.Append(image.OCI(empty.Image), lw.adds...)
 	if err != nil {
 		return nil, err

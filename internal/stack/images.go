@@ -1,4 +1,4 @@
-package builder
+package stack
 
 import (
 	"context"
@@ -12,17 +12,47 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distill-build/distill/internal/image"
-	"github.com/distill-build/distill/internal/stack"
 )
 
-// Images resolves the builder's build and run images: first the stacks
-// defined next to builder.toml (built from Debian packages on first use and
-// kept in the local store), then the store, the daemon and the registry.
+// Images resolves build and run image references: first the stacks defined
+// in StacksDir (built from Debian packages on first use and kept in the local
+// store, rebuilt when their definition changes), then the store, the daemon
+// and the registry.
 type Images struct {
 	Store     *image.Store
 	StacksDir string
 	Log       io.Writer
 	Options   []image.Option
+}
+
+// NewImages returns the resolver for the stack definitions in stacksDir
+// ("" for none), over the local image store under the user cache directory.
+func NewImages(stacksDir string, log io.Writer) (*Images, error) {
+	dir, err := image.DefaultStoreDir()
+	if err != nil {
+		return nil, err
+	}
+	store, err := image.OpenStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Images{Store: store, StacksDir: stacksDir, Log: log}, nil
+}
+
+// StackRefs lists the images StacksDir defines.
+func (i *Images) StackRefs() ([]string, error) {
+	if i.StacksDir == "" {
+		return nil, nil
+	}
+	defs, err := LoadDir(i.StacksDir)
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	for _, d := range defs {
+		refs = append(refs, d.Ref())
+	}
+	return refs, nil
 }
 
 // Resolve returns the image named ref.
@@ -35,14 +65,14 @@ func (i *Images) Resolve(ctx context.Context, ref string) (v1.Image, error) {
 	return image.Resolve(ctx, ref, append([]image.Option{image.WithStore(i.Store)}, i.Options...)...)
 }
 
-func (i *Images) definition(ref string) (*stack.Definition, error) {
+func (i *Images) definition(ref string) (*Definition, error) {
 	if i.StacksDir == "" {
 		return nil, nil
 	}
 	if _, err := os.Stat(i.StacksDir); err != nil {
 		return nil, nil
 	}
-	defs, err := stack.LoadDir(i.StacksDir)
+	defs, err := LoadDir(i.StacksDir)
 	if err != nil {
 		return nil, err
 	}
@@ -54,16 +84,16 @@ func (i *Images) definition(ref string) (*stack.Definition, error) {
 	return nil, nil
 }
 
-func (i *Images) stackImage(ctx context.Context, def *stack.Definition) (v1.Image, error) {
+func (i *Images) stackImage(ctx context.Context, def *Definition) (v1.Image, error) {
 	if img, err := i.Store.Get(def.Ref()); err == nil {
-		if cf, err := img.ConfigFile(); err == nil && cf.Config.Labels[stack.LabelDefinition] == def.Digest() {
+		if cf, err := img.ConfigFile(); err == nil && cf.Config.Labels[LabelDefinition] == def.Digest() {
 			return img, nil
 		}
 	} else if !errors.Is(err, image.ErrNotFound) {
 		return nil, err
 	}
 	fmt.Fprintf(i.Log, "Building stack image %s from %s (first use; cached afterwards)\n", def.Ref(), filepath.Base(def.File()))
-	img, err := stack.Build(ctx, def, stack.WithProgress(i.Log))
+	img, err := Build(ctx, def, WithProgress(i.Log))
 	if err != nil {
 		return nil, fmt.Errorf("building stack %s from %s: %w", def.Ref(), def.File(), err)
 	}

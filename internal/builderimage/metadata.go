@@ -1,4 +1,4 @@
-package builder
+package builderimage
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package builder
+package builderimage
 
 import (
 	"archive/tar"
@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/distill-build/distill/internal/builder"
 	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/image"
 )
@@ -42,7 +43,7 @@ type CreateOptions struct {
 }
 
 // LifecyclePath is the lifecycle tarball Create uses for b.
-func (b *Builder) LifecyclePath(override string) (string, error) {
+func LifecyclePath(b *builder.Builder, override string) (string, error) {
 	if override != "" {
 		return override, nil
 	}
@@ -65,11 +66,11 @@ func (b *Builder) LifecyclePath(override string) (string, error) {
 // one per buildpack and extension, and one with /cnb/order.toml, run.toml and
 // stack.toml; with the labels pack, kpack and the lifecycle read. Nothing is
 // written: the caller writes the image to its targets.
-func Create(ctx context.Context, b *Builder, build v1.Image, o CreateOptions) (v1.Image, error) {
+func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOptions) (v1.Image, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	lcPath, err := b.LifecyclePath(o.Lifecycle)
+	lcPath, err := LifecyclePath(b, o.Lifecycle)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func Create(ctx context.Context, b *Builder, build v1.Image, o CreateOptions) (v
 	for _, d := range []string{"cnb", "cnb/buildpacks", "cnb/extensions", "platform", "platform/env", "cnb/build-config", "cnb/build-config/env"} {
 		base.dir(d, 0o755, 0, 0)
 	}
-	envs := append([]EnvConfig(nil), b.Config.Build.Env...)
+	envs := append([]builder.EnvConfig(nil), b.Config.Build.Env...)
 	sort.Slice(envs, func(i, j int) bool { return envs[i].Name < envs[j].Name })
 	for _, e := range envs {
 		base.file(path.Join(strings.TrimPrefix(cnbBuildConfigEnvDir, "/"), e.Name), []byte(e.Value), 0o644, 0, 0)
@@ -167,7 +168,7 @@ func Create(ctx context.Context, b *Builder, build v1.Image, o CreateOptions) (v
 			if err != nil {
 				return nil, err
 			}
-			lw.addLayer(l, "distill: "+kindOf(d)+" "+d.Key())
+			lw.addLayer(l, "distill: "+d.Kind()+" "+d.Key())
 			info := d.Info()
 			if group.labels[info.ID] == nil {
 				group.labels[info.ID] = map[string]ModuleLayerInfo{}
@@ -181,11 +182,11 @@ func Create(ctx context.Context, b *Builder, build v1.Image, o CreateOptions) (v
 	}
 
 	// order.toml, run.toml, stack.toml.
-	order, err := b.resolveOrder(b.Config.Order, b.Buildpacks)
+	order, err := resolveOrder(b, b.Config.Order, b.Buildpacks)
 	if err != nil {
 		return nil, err
 	}
-	orderExt, err := b.resolveOrder(b.Config.OrderExtensions, b.Extensions)
+	orderExt, err := resolveOrder(b, b.Config.OrderExtensions, b.Extensions)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +279,7 @@ func Create(ctx context.Context, b *Builder, build v1.Image, o CreateOptions) (v
 }
 
 // resolveOrder fills in the version of every group member from the modules.
-func (b *Builder) resolveOrder(order buildpack.Order, modules []*buildpack.Descriptor) (buildpack.Order, error) {
+func resolveOrder(b *builder.Builder, order buildpack.Order, modules []*buildpack.Descriptor) (buildpack.Order, error) {
 	out := buildpack.Order{}
 	for _, g := range order {
 		var group buildpack.Group
@@ -312,7 +313,7 @@ func ModuleLayer(d *buildpack.Descriptor, staging string) (v1.Layer, error) {
 	prefix := path.Join(dir, buildpack.EscapedID(d.Info().ID), d.Info().Version)
 	l, err := image.LayerFromDir(d.Dir, image.WithPrefix(prefix), image.WithOwner(0, 0), image.WithStaging(staging), image.WithFilter(keepModuleFile), image.WithCompression(Compression))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", kindOf(d), d.Key(), err)
+		return nil, fmt.Errorf("%s %s: %w", d.Kind(), d.Key(), err)
 	}
 	return l, nil
 }

@@ -1,0 +1,122 @@
+package integration
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/distill-build/distill/integration/harness"
+)
+
+// TestInstalledBinary is what a new user does: the distill binary copied
+// somewhere outside the checkout, an app of their own elsewhere, and
+// `distill build` in the app directory with no flags. The image lands in
+// the local podman, runs, can be saved back out of podman, the app directory
+// is left as it was, and a second build gives the same image.
+func TestInstalledBinary(t *testing.T) {
+	harness.RequireTools(t)
+	home := t.TempDir()
+	bin := filepath.Join(home, "bin", "distill")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", distillBin, bin).CombinedOutput(); err != nil {
+		t.Fatalf("installing the binary: %v: %s", err, out)
+	}
+	name := "distill-installed-" + strings.ToLower(hex.EncodeToString([]byte(t.Name()))[:8])
+	app := filepath.Join(home, "src", name)
+	if out, err := exec.Command("cp", "-r", filepath.Join(repoRoot, "samples", "go-mux"), app).CombinedOutput(); err != nil {
+		t.Fatalf("copying the app: %v: %s", err, out)
+	}
+	before := treeDigest(t, app)
+	ref := "localhost/" + name + ":latest"
+	t.Cleanup(func() { exec.Command("podman", "rmi", "--force", ref).Run() })
+
+	first := runInstalled(t, bin, app)
+	if !strings.Contains(first, ref) || !strings.Contains(first, "podman run") {
+		t.Fatalf("the last line should say the image is in podman as %s and how to run it:\n%s", ref, first)
+	}
+	if after := treeDigest(t, app); after != before {
+		t.Fatalf("distill build changed the app directory %s", app)
+	}
+	c := harness.Run(t, ref)
+	if status, body := c.WaitHTTP(t, "/"); status != 200 {
+		t.Fatalf("GET / = %d %q", status, body)
+	}
+	archive := filepath.Join(t.TempDir(), "saved.tar")
+	if out, err := exec.Command("podman", "save", "-o", archive, ref).CombinedOutput(); err != nil {
+		t.Fatalf("podman save %s: %v: %s", ref, err, out)
+	}
+
+	second := runInstalled(t, bin, app)
+	if a, b := imageDigest(t, first), imageDigest(t, second); a != b {
+		t.Fatalf("a rebuild of the unchanged app gave %s, then %s", a, b)
+	}
+	if after := treeDigest(t, app); after != before {
+		t.Fatalf("the second build changed the app directory %s", app)
+	}
+}
+
+// runInstalled runs `distill build` with no arguments in app, with the
+// installed binary and a PATH without the checkout's tools.
+func runInstalled(t *testing.T, bin, app string) string {
+	t.Helper()
+	cmd := exec.Command(bin, "build")
+	cmd.Dir = app
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+harness.DockerHost())
+	out, err := cmd.Output()
+	if err != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("distill build in %s: %v\n%s\n%s", app, err, out, stderr)
+	}
+	return string(out)
+}
+
+var digestRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
+
+func imageDigest(t *testing.T, report string) string {
+	t.Helper()
+	d := digestRE.FindString(report)
+	if d == "" {
+		t.Fatalf("no image digest in the report:\n%s", report)
+	}
+	return d
+}
+
+// treeDigest hashes every path, mode and file content under dir.
+func treeDigest(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		h.Write([]byte(rel + "\x00" + info.Mode().String() + "\x00"))
+		if info.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			h.Write(b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

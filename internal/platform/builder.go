@@ -1,0 +1,103 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/distill-build/distill/internal/builder"
+	"github.com/distill-build/distill/internal/builderimage"
+	"github.com/distill-build/distill/internal/image"
+	"github.com/distill-build/distill/internal/stack"
+)
+
+// LoadBuilder returns the builder ref names: "" for the one this binary
+// carries (files, run by bin; written once under CacheRoot), the path of a
+// builder.toml, or a builder image (a reference, or oci:DIR) from distill or
+// pack builder create, whose buildpacks are extracted under CacheRoot.
+func LoadBuilder(ctx context.Context, ref string, files fs.FS, bin *builder.Binary, log io.Writer) (*builder.Builder, error) {
+	switch {
+	case ref == "":
+		if files == nil || bin == nil {
+			return nil, fmt.Errorf("this program carries no builder: pass --builder")
+		}
+		return builder.Embedded(files, bin, filepath.Join(CacheRoot(), "builder"))
+	case builder.IsConfigFile(ref):
+		return builder.Load(ref, bin)
+	}
+	img, err := builderImages(log).Resolve(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("builder %s: %w", ref, err)
+	}
+	return builderimage.FromImage(ctx, ref, img, filepath.Join(CacheRoot(), "builders"))
+}
+
+// builderImages resolves the images of a builder image. A builder image names
+// run images its users pull: ask the registry before the daemon, whose copy
+// may not be readable back through the Docker API.
+func builderImages(log io.Writer) *stack.Images {
+	images, err := stack.NewImages("", log)
+	if err != nil {
+		return &stack.Images{Log: log}
+	}
+	images.Options = append(images.Options, image.WithSources(image.FromStore, image.FromRegistry, image.FromDaemon))
+	return images
+}
+
+// Images are a builder's images, resolved before its lifecycle starts: the
+// build image, every run image, and every stack image its stacks define (a
+// run image extension may pick any of them).
+type Images struct {
+	Build   v1.Image
+	RunRefs []string // the builder's run images, the default first
+
+	resolved map[string]v1.Image
+	others   *stack.Images
+}
+
+// ResolveImages resolves b's images, building stack images on first use.
+func ResolveImages(ctx context.Context, b *builder.Builder, log io.Writer) (*Images, error) {
+	var resolver *stack.Images
+	if b.StacksDir() == "" {
+		resolver = builderImages(log)
+	} else {
+		var err error
+		if resolver, err = stack.NewImages(b.StacksDir(), log); err != nil {
+			return nil, err
+		}
+	}
+	refs, err := resolver.StackRefs()
+	if err != nil {
+		return nil, err
+	}
+	imgs := &Images{resolved: map[string]v1.Image{}, others: &stack.Images{Store: resolver.Store, Log: log, Options: resolver.Options}}
+	for _, r := range b.Config.RunImages() {
+		imgs.RunRefs = append(imgs.RunRefs, r.Image)
+	}
+	all := append(append([]string{b.Config.Build.Image}, imgs.RunRefs...), refs...)
+	for _, ref := range all {
+		if _, ok := imgs.resolved[ref]; ok {
+			continue
+		}
+		img, err := resolver.Resolve(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("%s: image %s: %w", b.Config.Path, ref, err)
+		}
+		imgs.resolved[ref] = img
+	}
+	imgs.Build = imgs.resolved[b.Config.Build.Image]
+	return imgs, nil
+}
+
+// Resolve returns an image resolved up front, else looks ref up in the
+// store, the daemon or the registry; it never builds a stack image.
+func (i *Images) Resolve(ctx context.Context, ref string) (v1.Image, error) {
+	if img, ok := i.resolved[ref]; ok {
+		return img, nil
+	}
+	return i.others.Resolve(ctx, ref)
+}
