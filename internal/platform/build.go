@@ -147,11 +147,7 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	if err := res.Commit(); err != nil {
 		return nil, fmt.Errorf("saving the build cache %s: %w", cacheDir, err)
 	}
-	var layers []report.LayerInfo
-	for _, l := range res.Layers {
-		layers = append(layers, report.LayerInfo{Name: l.Name, Reused: l.RunImage || l.Cached})
-	}
-	rep, err := report.New(res.Image, layers)
+	rep, err := report.New(res.Image, res.Layers)
 	if err != nil {
 		return nil, err
 	}
