@@ -12,18 +12,12 @@ import (
 type LaunchMetadata struct {
 	Processes []Process `toml:"processes" json:"processes"`
 	Labels    []Label   `toml:"labels" json:"labels,omitempty"`
-	Slices    []Slice   `toml:"slices" json:"slices,omitempty"`
 }
 
 // Label is an image label contributed by a buildpack.
 type Label struct {
 	Key   string `toml:"key" json:"key"`
 	Value string `toml:"value" json:"value"`
-}
-
-// Slice is a set of app files exported as their own layer.
-type Slice struct {
-	Paths []string `toml:"paths" json:"paths"`
 }
 
 // Process is a [[processes]] entry. Command is an array from Buildpack API
@@ -71,24 +65,4 @@ func ReadLaunch(layersDir string) (LaunchMetadata, error) {
 		return lm, fmt.Errorf("reading %s: %w", p, err)
 	}
 	return lm, nil
-}
-
-// BuildMetadata is <layers>/build.toml.
-type BuildMetadata struct {
-	Unmet []Unmet `toml:"unmet"`
-}
-
-// Unmet names a plan entry the buildpack did not satisfy.
-type Unmet struct {
-	Name string `toml:"name"`
-}
-
-// ReadBuild reads build.toml from a buildpack's layers directory; a missing file is empty.
-func ReadBuild(layersDir string) (BuildMetadata, error) {
-	var bm BuildMetadata
-	p := filepath.Join(layersDir, "build.toml")
-	if _, err := toml.DecodeFile(p, &bm); err != nil && !os.IsNotExist(err) {
-		return bm, fmt.Errorf("reading %s: %w", p, err)
-	}
-	return bm, nil
 }

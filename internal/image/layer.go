@@ -4,9 +4,6 @@ package image
 
 import (
 	"archive/tar"
-	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,9 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // Epoch is the timestamp written on every file and image config, the CNB
@@ -172,109 +166,4 @@ func writeEntry(tw *tar.Writer, src, name string, fi fs.FileInfo, o layerOptions
 	default:
 		return nil // sockets, pipes and devices never belong in a layer
 	}
-}
-
-// LayerFromDir returns a reproducible, compressed OCI layer holding dir. The
-// tar stream is staged in a temporary file (WithStaging) and compressed once
-// into a blob file (WithBlobCache), which backs the layer.
-func LayerFromDir(dir string, opts ...LayerOption) (v1.Layer, error) {
-	o := layerOptions{}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	f, err := os.CreateTemp(o.staging, "distill-layer-*.tar")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(f.Name())
-	if err := WriteDir(f, dir, opts...); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	return LayerFromTarFile(f.Name(), opts...)
-}
-
-// LayerFromTarFile returns a compressed OCI layer for an uncompressed tar
-// file. The compressed bytes go to a blob file named after the tar's diff ID,
-// in the WithBlobCache directory (or WithStaging, or next to the tar): when
-// that blob already exists, it is used as it is and nothing is compressed, so
-// an unchanged layer costs one read of its tar. The tar file may be removed
-// once this returns.
-func LayerFromTarFile(name string, opts ...LayerOption) (v1.Layer, error) {
-	o := layerOptions{compression: Zstd}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	diffID, err := fileDigest(name)
-	if err != nil {
-		return nil, err
-	}
-	dir := o.blobs
-	if dir == "" {
-		dir = o.staging
-	}
-	if dir == "" {
-		dir = filepath.Dir(name)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	blob := filepath.Join(dir, diffID+".tar."+string(o.compression))
-	if _, err := os.Stat(blob); err != nil {
-		if err := compressFile(name, blob, o.compression); err != nil {
-			return nil, err
-		}
-	}
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return os.Open(blob) },
-		tarball.WithCompression(o.compression.Algorithm()),
-		tarball.WithMediaType(o.compression.MediaType()),
-	)
-}
-
-func fileDigest(name string) (string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hashing %s: %w", name, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// compressFile writes the compressed src to dst through a temporary file, so
-// dst is either complete or absent.
-func compressFile(src, dst string, c Compression) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".blob-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := Compress(bw, in, c); err != nil {
-		tmp.Close()
-		return fmt.Errorf("compressing %s: %w", src, err)
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
 }

@@ -8,14 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/distill-build/distill/internal/buildpack"
 )
 
-// Cache is a local directory holding the layers buildpacks marked cache = true
-// and the diff IDs of the last build's layers.
+// Cache is a local directory holding the layers buildpacks marked cache = true,
+// the diff IDs of the last build's layers (by LayerID.Key), and blobs/: the
+// compressed blobs of the last build's layers and the sizes of its layers, by
+// diff ID (see image.LayerFromTarFile and image.UncompressedSize).
 //
 // Layers move rather than copy: Restore moves them into the build, Save moves
 // the build's cache layers into a fresh cache directory that replaces the old
@@ -35,7 +36,7 @@ type restoredLayer struct {
 const cacheMetadataFile = "cache.json"
 
 type cacheMetadata struct {
-	// Layers maps an exported layer name ("distill/go:app") to its diff ID.
+	// Layers maps an exported layer's LayerID.Key() ("distill/go:app") to its diff ID.
 	Layers map[string]string `json:"layers"`
 }
 
@@ -97,7 +98,8 @@ func (c *Cache) Return() {
 }
 
 // Save replaces the cache with the cache = true layers of this build (moved
-// out of the build's layers directory) and the diff IDs of the exported layers.
+// out of the build's layers directory), the diff IDs of the exported layers
+// and their blobs and size records.
 func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 	next := c.Dir + ".next"
 	if err := os.RemoveAll(next); err != nil {
@@ -127,13 +129,12 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 	}
 	md := cacheMetadata{Layers: map[string]string{}}
 	for _, l := range exported {
-		if l.RunImage {
-			continue
+		if l.ID.Kind != RunImageLayer {
+			md.Layers[l.ID.Key()] = l.DiffID.String()
 		}
-		md.Layers[l.Name] = l.DiffID
-		// Keep this build's compressed blobs, so unchanged layers are not compressed again.
-		_, hex, _ := strings.Cut(l.DiffID, ":")
-		blobs, err := filepath.Glob(filepath.Join(c.blobDir(), hex+".tar.*"))
+		// Keep this build's blobs and size records (<diff ID hex>.tar*), so
+		// unchanged layers are neither compressed nor measured again.
+		blobs, err := filepath.Glob(filepath.Join(c.blobDir(), l.DiffID.Hex+".tar*"))
 		if err != nil {
 			return err
 		}

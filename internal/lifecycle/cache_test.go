@@ -4,7 +4,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distill-build/distill/internal/buildpack"
 )
@@ -39,11 +42,30 @@ func TestCacheRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := &BuildResult{Buildpacks: []BuildpackResult{{Desc: desc, Dir: layers, Layers: ls}}}
-	if err := cache.Save(res, []ExportedLayer{{Name: "distill/go:app", DiffID: "sha256:1"}}); err != nil {
+	appLayer := ExportedLayer{ID: LayerID{Kind: BuildpackLayer, Buildpack: "distill/go", Layer: "app"}, DiffID: hash("1")}
+	runLayer := ExportedLayer{ID: LayerID{Kind: RunImageLayer, RunImage: "distill/run:base"}, DiffID: hash("2"), Reused: true}
+	kept := []string{hash("1").Hex + ".tar.zstd", hash("1").Hex + ".tar.zstd.json", hash("2").Hex + ".tar.json"}
+	if err := os.MkdirAll(cache.blobDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got := cache.previous()["distill/go:app"]; got != "sha256:1" {
-		t.Fatalf("previous diff ID = %q", got)
+	for _, name := range append(kept, hash("3").Hex+".tar.zstd") {
+		if err := os.WriteFile(filepath.Join(cache.blobDir(), name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cache.Save(res, []ExportedLayer{runLayer, appLayer}); err != nil {
+		t.Fatal(err)
+	}
+	if got := cache.previous(); len(got) != 1 || got["distill/go:app"] != hash("1").String() {
+		t.Fatalf("previous diff IDs = %v, want distill/go:app only", got)
+	}
+	for _, name := range kept {
+		if _, err := os.Stat(filepath.Join(cache.blobDir(), name)); err != nil {
+			t.Errorf("blob file of an exported layer not kept: %v", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cache.blobDir(), hash("3").Hex+".tar.zstd")); err == nil {
+		t.Error("a blob no layer of this build uses was kept")
 	}
 
 	// Second build restores the cached layer only.
@@ -70,5 +92,26 @@ func TestCacheRoundTrip(t *testing.T) {
 	names, err = cache.Restore([]*buildpack.Descriptor{desc}, filepath.Join(t.TempDir(), "layers"), io.Discard)
 	if err != nil || len(names) != 2 {
 		t.Fatalf("after Return: %v, %v", names, err)
+	}
+}
+
+func hash(s string) v1.Hash {
+	h, _, _ := v1.SHA256(strings.NewReader(s))
+	return h
+}
+
+func TestLayerIDKey(t *testing.T) {
+	for _, tt := range []struct {
+		id   LayerID
+		want string
+	}{
+		{LayerID{Kind: BuildpackLayer, Buildpack: "distill/go", Layer: "app"}, "distill/go:app"},
+		{LayerID{Kind: SBOMLayer}, "sbom"},
+		{LayerID{Kind: AppLayer}, "app"},
+		{LayerID{Kind: RunImageLayer, RunImage: "distill/run:base"}, "run-image distill/run:base"},
+	} {
+		if got := tt.id.Key(); got != tt.want {
+			t.Errorf("%+v.Key() = %q, want %q", tt.id, got, tt.want)
+		}
 	}
 }

@@ -23,20 +23,58 @@ const (
 	LabelStackID           = "io.buildpacks.stack.id"
 )
 
-// ExportedLayer describes one layer of the exported image for the report.
+// LayerKind says what an exported layer holds.
+type LayerKind string
+
+// The kinds of exported layers, in the order they appear in the image.
+const (
+	RunImageLayer  LayerKind = "run-image" // one of the run image's layers
+	BuildpackLayer LayerKind = "buildpack" // a buildpack's launch layer, /layers/<escaped id>/<layer>
+	SBOMLayer      LayerKind = "sbom"      // the launch SBOMs, /layers/sbom
+	AppLayer       LayerKind = "app"       // the workspace, /workspace
+)
+
+// LayerID names an exported layer the same way in every build.
+type LayerID struct {
+	Kind LayerKind
+	// RunImage is the run image reference, for RunImageLayer.
+	RunImage string
+	// Buildpack and Layer are the buildpack ID and the layer name, for BuildpackLayer.
+	Buildpack, Layer string
+}
+
+// Key is the ID as the cache records it: "<buildpack id>:<layer>" for a
+// buildpack layer ("distill/go:app"), "sbom", "app"; the run image's layers
+// share "run-image <ref>".
+func (id LayerID) Key() string {
+	switch id.Kind {
+	case BuildpackLayer:
+		return id.Buildpack + ":" + id.Layer
+	case RunImageLayer:
+		return string(id.Kind) + " " + id.RunImage
+	}
+	return string(id.Kind)
+}
+
+// ExportedLayer is one layer of the exported image, in image order, as the
+// exporter wrote it or took it from the run image: describing it reads nothing.
 type ExportedLayer struct {
-	Name     string // "run image", "distill/go:app", "app", "sbom"
-	DiffID   string
-	RunImage bool // part of the run image
-	Cached   bool // the same layer as the previous build's
+	ID     LayerID
+	DiffID v1.Hash // sha256 of the uncompressed tar
+	Digest v1.Hash // sha256 of the compressed blob
+	// Compressed and Uncompressed are the sizes of the blob and of the tar, in bytes.
+	Compressed, Uncompressed int64
+	// Reused is true for the run image's layers and for a layer with the
+	// same diff ID as the previous build's layer of the same Key.
+	Reused bool
 }
 
 // exporter puts the launch layers and the app on the run image.
 type exporter struct {
 	dirs        *workDirs
 	uid, gid    int
-	previous    map[string]string // layer name → diff ID of the last build
-	blobs       string            // compressed layer blobs kept between builds
+	previous    map[string]string // LayerID.Key() → diff ID of the last build
+	blobs       string            // compressed layer blobs and layer sizes kept between builds
 	compression image.Compression
 }
 
@@ -45,54 +83,126 @@ type exporter struct {
 func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Image, []ExportedLayer, error) {
 	staging := filepath.Join(e.dirs.root, "staging")
 	if err := os.MkdirAll(staging, 0o755); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("creating %s: %w", staging, err)
 	}
-	runLayers, err := run.Layers()
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading run image %s: %w", runRef, err)
-	}
-	runDigest, err := run.Digest()
+	exported, md, err := e.runImage(run, runRef)
 	if err != nil {
 		return nil, nil, err
 	}
-	var exported []ExportedLayer
-	topLayer := ""
-	for _, l := range runLayers {
-		d, err := l.DiffID()
-		if err != nil {
-			return nil, nil, err
-		}
-		topLayer = d.String()
-		exported = append(exported, ExportedLayer{Name: "run image  " + runRef, DiffID: d.String(), RunImage: true})
-	}
-
-	owner := image.WithOwner(e.uid, e.gid)
-	var adds []mutate.Addendum
-	add := func(name, dir, prefix string, opts ...image.LayerOption) (string, error) {
-		l, err := image.LayerFromDir(dir, append([]image.LayerOption{
-			image.WithPrefix(prefix), owner, image.WithStaging(staging),
-			image.WithBlobCache(e.blobs), image.WithCompression(e.compression),
-		}, opts...)...)
-		if err != nil {
-			return "", fmt.Errorf("exporting layer %s: %w", name, err)
-		}
-		d, err := l.DiffID()
-		if err != nil {
-			return "", fmt.Errorf("exporting layer %s: %w", name, err)
-		}
-		adds = append(adds, mutate.Addendum{Layer: l, History: v1.History{
-			Created: v1.Time{Time: image.Epoch}, CreatedBy: "distill: " + name, Comment: "buildpacks",
-		}})
-		exported = append(exported, ExportedLayer{Name: name, DiffID: d.String(), Cached: e.previous[name] == d.String()})
-		return d.String(), nil
-	}
-
-	md := lifecycleMetadata{RunImage: runImageMetadata{TopLayer: topLayer, Reference: runDigest.String(), Image: runRef}}
-	md.Stack.RunImage.Image = runRef
 	env, err := runEnv(run)
 	if err != nil {
 		return nil, nil, err
 	}
+	a := &appender{exporter: e, staging: staging, exported: exported}
+	bps, err := a.addBuildpacks(res, &md, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sbomDir, ok, err := e.collectSBOM(res); err != nil {
+		return nil, nil, err
+	} else if ok {
+		sha, err := a.add(LayerID{Kind: SBOMLayer}, sbomDir, filepath.Join(LayersDir, "sbom"))
+		if err != nil {
+			return nil, nil, err
+		}
+		md.BOM = &layerRef{SHA: sha}
+	}
+	sha, err := a.add(LayerID{Kind: AppLayer}, e.dirs.app, AppDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	md.App = []layerRef{{SHA: sha}}
+
+	img, err := mutate.Append(image.OCI(run), a.adds...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("appending layers to run image %s: %w", runRef, err)
+	}
+	img, err = e.configure(img, res, env, md, buildMetadata{Processes: res.Processes, Buildpacks: bps})
+	if err != nil {
+		return nil, nil, err
+	}
+	return img, a.exported, nil
+}
+
+// runImage describes the run image's layers and starts the lifecycle
+// metadata with it. Their uncompressed sizes are measured once and kept in
+// the blob cache by diff ID.
+func (e *exporter) runImage(run v1.Image, runRef string) ([]ExportedLayer, lifecycleMetadata, error) {
+	var md lifecycleMetadata
+	layers, err := run.Layers()
+	if err != nil {
+		return nil, md, fmt.Errorf("reading run image %s: %w", runRef, err)
+	}
+	digest, err := run.Digest()
+	if err != nil {
+		return nil, md, fmt.Errorf("reading run image %s: %w", runRef, err)
+	}
+	var exported []ExportedLayer
+	for _, l := range layers {
+		el, err := e.describe(l, LayerID{Kind: RunImageLayer, RunImage: runRef})
+		if err != nil {
+			return nil, md, fmt.Errorf("reading run image %s: %w", runRef, err)
+		}
+		el.Reused = true
+		exported = append(exported, el)
+	}
+	md.RunImage = runImageMetadata{Reference: digest.String(), Image: runRef}
+	if n := len(exported); n > 0 {
+		md.RunImage.TopLayer = exported[n-1].DiffID.String()
+	}
+	md.Stack.RunImage.Image = runRef
+	return exported, md, nil
+}
+
+// describe gives l's digests and sizes; Reused is left false.
+func (e *exporter) describe(l v1.Layer, id LayerID) (ExportedLayer, error) {
+	el := ExportedLayer{ID: id}
+	var err error
+	if el.DiffID, err = l.DiffID(); err != nil {
+		return el, fmt.Errorf("reading layer diff ID: %w", err)
+	}
+	if el.Digest, err = l.Digest(); err != nil {
+		return el, fmt.Errorf("reading layer %s digest: %w", el.DiffID, err)
+	}
+	if el.Compressed, err = l.Size(); err != nil {
+		return el, fmt.Errorf("reading layer %s size: %w", el.DiffID, err)
+	}
+	if el.Uncompressed, err = image.UncompressedSize(l, e.blobs); err != nil {
+		return el, err
+	}
+	return el, nil
+}
+
+// appender writes the layers the build adds and records them.
+type appender struct {
+	*exporter
+	staging  string
+	adds     []mutate.Addendum
+	exported []ExportedLayer
+}
+
+// add writes dir as the layer id at prefix in the image and returns its diff ID.
+func (a *appender) add(id LayerID, dir, prefix string) (string, error) {
+	l, err := image.LayerFromDir(dir, image.WithPrefix(prefix), image.WithOwner(a.uid, a.gid),
+		image.WithStaging(a.staging), image.WithBlobCache(a.blobs), image.WithCompression(a.compression))
+	if err != nil {
+		return "", fmt.Errorf("exporting layer %s: %w", id.Key(), err)
+	}
+	el, err := a.describe(l, id)
+	if err != nil {
+		return "", fmt.Errorf("exporting layer %s: %w", id.Key(), err)
+	}
+	el.Reused = a.previous[id.Key()] == el.DiffID.String()
+	a.adds = append(a.adds, mutate.Addendum{Layer: l, History: v1.History{
+		Created: v1.Time{Time: image.Epoch}, CreatedBy: "distill: " + id.Key(), Comment: "buildpacks",
+	}})
+	a.exported = append(a.exported, el)
+	return el.DiffID.String(), nil
+}
+
+// addBuildpacks adds each buildpack's launch layers, records them in md and
+// adds their launch env to env.
+func (a *appender) addBuildpacks(res *BuildResult, md *lifecycleMetadata, env buildpack.Env) ([]buildpackRef, error) {
 	var bps []buildpackRef
 	for _, bp := range res.Buildpacks {
 		info := bp.Desc.Info()
@@ -107,39 +217,26 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 				continue // metadata only: nothing to export
 			}
 			imagePath := filepath.Join(LayersDir, esc, l.Name)
-			sha, err := add(info.ID+":"+l.Name, l.Path, imagePath)
+			sha, err := a.add(LayerID{Kind: BuildpackLayer, Buildpack: info.ID, Layer: l.Name}, l.Path, imagePath)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			bmd.Layers[l.Name] = layerMetadata{SHA: sha, Data: l.Metadata, Launch: true, Build: l.Types.Build, Cache: l.Types.Cache}
 			if err := env.AddLayer(l.Path, imagePath, buildpack.PhaseLaunch); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 		md.Buildpacks = append(md.Buildpacks, bmd)
 	}
-	if sbomDir, ok, err := e.collectSBOM(res); err != nil {
-		return nil, nil, err
-	} else if ok {
-		sha, err := add("sbom", sbomDir, filepath.Join(LayersDir, "sbom"))
-		if err != nil {
-			return nil, nil, err
-		}
-		md.BOM = &layerRef{SHA: sha}
-	}
-	sha, err := add("app", e.dirs.app, AppDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	md.App = []layerRef{{SHA: sha}}
+	return bps, nil
+}
 
-	img, err := mutate.Append(image.OCI(run), adds...)
-	if err != nil {
-		return nil, nil, err
-	}
+// configure sets the image config: launch env, working dir, user, the
+// default process as entrypoint, buildpack labels and the CNB labels.
+func (e *exporter) configure(img v1.Image, res *BuildResult, env buildpack.Env, md lifecycleMetadata, bm buildMetadata) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("reading image config: %w", err)
 	}
 	cfg := cf.Config
 	env["CNB_APP_DIR"] = AppDir
@@ -166,26 +263,20 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 	for _, l := range res.Labels {
 		cfg.Labels[l.Key] = l.Value
 	}
-	bm := buildMetadata{Processes: res.Processes, Buildpacks: bps}
 	if bm.Processes == nil {
 		bm.Processes = []buildpack.Process{}
 	}
 	for k, v := range map[string]any{LabelLifecycleMetadata: md, LabelBuildMetadata: bm, LabelProjectMetadata: struct{}{}} {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return nil, nil, err
+			return nil, fmt.Errorf("encoding label %s: %w", k, err)
 		}
 		cfg.Labels[k] = string(b)
 	}
-	img, err = mutate.Config(img, cfg)
-	if err != nil {
-		return nil, nil, err
+	if img, err = mutate.Config(img, cfg); err != nil {
+		return nil, fmt.Errorf("setting image config: %w", err)
 	}
-	img, err = mutate.CreatedAt(img, v1.Time{Time: image.Epoch})
-	if err != nil {
-		return nil, nil, err
-	}
-	return img, exported, nil
+	return mutate.CreatedAt(img, v1.Time{Time: image.Epoch})
 }
 
 // collectSBOM gathers <layers>/<bp>/<layer>.sbom.*.json of launch layers and

@@ -2,12 +2,15 @@ package lifecycle
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
@@ -40,7 +43,7 @@ func exportFixture(t *testing.T) (*exporter, *BuildResult) {
 			{Type: "web", Command: buildpack.Command{"/layers/distill_go/app/bin/web"}, Args: []string{"-v"}, BuildpackID: "distill/go"},
 		},
 	}
-	return &exporter{dirs: dirs, uid: 1000, gid: 1000, previous: map[string]string{}}, res
+	return &exporter{dirs: dirs, uid: 1000, gid: 1000, previous: map[string]string{}, blobs: filepath.Join(root, "blobs")}, res
 }
 
 func TestExport(t *testing.T) {
@@ -57,13 +60,14 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
+	var keys []string
 	for _, l := range layers {
-		names = append(names, l.Name)
+		keys = append(keys, l.ID.Key())
 	}
-	if got := strings.Join(names, ","); got != "run image  distill/run:static,run image  distill/run:static,distill/go:app,sbom,app" {
+	if got := strings.Join(keys, ","); got != "run-image distill/run:static,run-image distill/run:static,distill/go:app,sbom,app" {
 		t.Errorf("layers = %s", got)
 	}
+	checkSizes(t, img, layers)
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +115,88 @@ func TestExport(t *testing.T) {
 		t.Errorf("digests differ: %s vs %s", d1, d2)
 	}
 }
+
+// checkSizes compares the exported layers with the image's layers, read in full.
+func checkSizes(t *testing.T, img v1.Image, exported []ExportedLayer) {
+	t.Helper()
+	ls, err := img.Layers()
+	if err != nil || len(ls) != len(exported) {
+		t.Fatalf("%d image layers (%v), %d exported", len(ls), err, len(exported))
+	}
+	for i, l := range ls {
+		d, _ := l.Digest()
+		diffID, _ := l.DiffID()
+		size, _ := l.Size()
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ExportedLayer{ID: exported[i].ID, DiffID: diffID, Digest: d, Compressed: size, Uncompressed: n, Reused: exported[i].Reused}
+		if exported[i] != want {
+			t.Errorf("layer %d = %+v, want %+v", i, exported[i], want)
+		}
+	}
+}
+
+// TestExportReuse: a second export with the first one's blobs and diff IDs
+// marks unchanged layers reused, with the same sizes, and does not measure
+// the run image again.
+func TestExportReuse(t *testing.T) {
+	run, err := random.Image(1024, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := t.TempDir()
+	e, res := exportFixture(t)
+	e.blobs = blobs
+	_, first, err := e.Export(run, "distill/run:static", res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	previous := map[string]string{}
+	for _, l := range first {
+		previous[l.ID.Key()] = l.DiffID.String()
+	}
+	previous["app"] = "sha256:changed"
+	for _, l := range first[:2] {
+		if _, err := os.Stat(filepath.Join(blobs, l.DiffID.Hex+".tar.json")); err != nil {
+			t.Errorf("run image layer size not kept: %v", err)
+		}
+	}
+
+	runLayers, _ := run.Layers()
+	unreadableRun, err := mutate.AppendLayers(empty.Image, unreadable{runLayers[0]}, unreadable{runLayers[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2, res2 := exportFixture(t)
+	e2.blobs, e2.previous = blobs, previous
+	img, second, err := e2.Export(unreadableRun, "distill/run:static", res2)
+	if err != nil {
+		t.Fatalf("second export read the run image's layers: %v", err)
+	}
+	for i, want := range []bool{true, true, true, true, false} {
+		if second[i].Reused != want {
+			t.Errorf("layer %s reused = %v, want %v", second[i].ID.Key(), second[i].Reused, want)
+		}
+		if a, b := first[i], second[i]; a.Digest != b.Digest || a.Compressed != b.Compressed || a.Uncompressed != b.Uncompressed {
+			t.Errorf("layer %s: first %+v, second %+v", a.ID.Key(), a, b)
+		}
+	}
+	if _, err := img.Digest(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// unreadable is a layer that fails to decompress.
+type unreadable struct{ v1.Layer }
+
+func (unreadable) Uncompressed() (io.ReadCloser, error) { return nil, errors.New("decompressed") }
 
 func TestDefaultProcess(t *testing.T) {
 	p := func(typ string, def bool) buildpack.Process { return buildpack.Process{Type: typ, Default: def} }

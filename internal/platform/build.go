@@ -127,11 +127,7 @@ func write(ctx context.Context, res *lifecycle.Result, targets []image.Target, c
 	if err := res.Commit(); err != nil {
 		return nil, fmt.Errorf("saving the build cache %s: %w", cacheDir, err)
 	}
-	var layers []report.LayerInfo
-	for _, l := range res.Layers {
-		layers = append(layers, report.LayerInfo{Name: l.Name, Reused: l.RunImage || l.Cached})
-	}
-	rep, err := report.New(res.Image, layers)
+	rep, err := report.New(res.Image, res.Layers)
 	if err != nil {
 		return nil, err
 	}

@@ -11,27 +11,9 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/distill-build/distill/internal/lifecycle"
 )
-
-// LayerInfo is what the exporter knows about one layer of the image, in image order.
-type LayerInfo struct {
-	// Name is shown in the report; consecutive layers with the same Name and
-	// Reused collapse into one row (see RunImage).
-	Name string
-	// Reused is true for layers taken from the run image or the cache.
-	Reused bool
-	// Uncompressed is the tar size when known; 0 means count it from the layer.
-	Uncompressed int64
-}
-
-// RunImage describes the n layers of the run image ref, shown as one row.
-func RunImage(ref string, n int) []LayerInfo {
-	infos := make([]LayerInfo, n)
-	for i := range infos {
-		infos[i] = LayerInfo{Name: "run image  " + ref, Reused: true}
-	}
-	return infos
-}
 
 // Layer is one row of the report.
 type Layer struct {
@@ -62,56 +44,54 @@ func (r *Report) Total() Layer {
 	return t
 }
 
-// New builds the report of img. infos describes its layers in order (one per
-// layer). Compressed sizes come from the manifest, as a registry stores them;
-// uncompressed sizes from infos when known, else by reading each layer.
-func New(img v1.Image, infos []LayerInfo) (*Report, error) {
+// New builds the report of img from the exporter's description of its
+// layers (one per layer, in image order): sizes and reuse come from layers,
+// the manifest digest from img, and no layer is read. Consecutive layers of
+// the same row name and reuse share a row; the run image's layers are one
+// row, "run image  <ref>".
+func New(img v1.Image, layers []lifecycle.ExportedLayer) (*Report, error) {
 	m, err := img.Manifest()
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest: %w", err)
 	}
-	if len(infos) != len(m.Layers) {
-		return nil, fmt.Errorf("report: %d layer names for %d layers", len(infos), len(m.Layers))
+	if len(layers) != len(m.Layers) {
+		return nil, fmt.Errorf("report: %d exported layers for %d image layers", len(layers), len(m.Layers))
 	}
 	d, err := img.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("computing digest: %w", err)
 	}
 	r := &Report{Digest: d.String(), Layers: []Layer{}}
-	for i, desc := range m.Layers {
-		info := infos[i]
-		size := info.Uncompressed
-		if size <= 0 {
-			l, err := img.LayerByDigest(desc.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("reading layer %s: %w", desc.Digest, err)
-			}
-			if size, err = uncompressedSize(l); err != nil {
-				return nil, fmt.Errorf("reading layer %s: %w", desc.Digest, err)
-			}
+	for i, l := range layers {
+		if l.Digest != m.Layers[i].Digest {
+			return nil, fmt.Errorf("report: exported layer %d (%s) is %s, the image's is %s", i, l.ID.Key(), l.Digest, m.Layers[i].Digest)
 		}
-		if n := len(r.Layers); n > 0 && r.Layers[n-1].Name == info.Name && r.Layers[n-1].Reused == info.Reused {
+		name := rowName(l.ID)
+		if n := len(r.Layers); n > 0 && r.Layers[n-1].Name == name && r.Layers[n-1].Reused == l.Reused {
 			last := &r.Layers[n-1]
-			last.Compressed += desc.Size
-			last.Uncompressed += size
-			last.Digests = append(last.Digests, desc.Digest.String())
+			last.Compressed += l.Compressed
+			last.Uncompressed += l.Uncompressed
+			last.Digests = append(last.Digests, l.Digest.String())
 			continue
 		}
 		r.Layers = append(r.Layers, Layer{
-			Name: info.Name, Compressed: desc.Size, Uncompressed: size,
-			Reused: info.Reused, Digests: []string{desc.Digest.String()},
+			Name: name, Compressed: l.Compressed, Uncompressed: l.Uncompressed,
+			Reused: l.Reused, Digests: []string{l.Digest.String()},
 		})
 	}
 	return r, nil
 }
 
-func uncompressedSize(l v1.Layer) (int64, error) {
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return 0, err
+// rowName is how the table names a layer: "run image  distill/run:base",
+// "distill/go:app", "sbom", "app".
+func rowName(id lifecycle.LayerID) string {
+	switch id.Kind {
+	case lifecycle.RunImageLayer:
+		return "run image  " + id.RunImage
+	case lifecycle.BuildpackLayer:
+		return id.Buildpack + ":" + id.Layer
 	}
-	defer rc.Close()
-	return io.Copy(io.Discard, rc)
+	return string(id.Kind)
 }
 
 // WriteText writes the report as a table:

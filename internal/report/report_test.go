@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"reflect"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/distill-build/distill/internal/lifecycle"
 )
 
 func TestSize(t *testing.T) {
@@ -108,61 +111,96 @@ func TestWriteJSON(t *testing.T) {
 	}
 }
 
-func TestNew(t *testing.T) {
-	run, err := random.Image(2000, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := mutate.MediaType(run, types.OCIManifestSchema1)
-	var appLayers []v1.Layer
-	for range 2 {
-		l, err := random.Layer(5000, types.OCILayer)
+// unreadable is a layer that fails to decompress: the report must not need to.
+type unreadable struct{ v1.Layer }
+
+func (unreadable) Uncompressed() (io.ReadCloser, error) { return nil, errors.New("decompressed") }
+
+// exported is an image of n unreadable layers and the exporter's description
+// of them: layer i has ids[i], and uncompressed size 1000*(i+1).
+func exported(t *testing.T, ids []lifecycle.LayerID, reused []bool) (v1.Image, []lifecycle.ExportedLayer) {
+	t.Helper()
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	var layers []lifecycle.ExportedLayer
+	for i, id := range ids {
+		l, err := random.Layer(int64(500*(i+1)), types.OCILayer)
 		if err != nil {
 			t.Fatal(err)
 		}
-		appLayers = append(appLayers, l)
+		if img, err = mutate.AppendLayers(img, unreadable{l}); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := l.Digest()
+		diffID, _ := l.DiffID()
+		size, _ := l.Size()
+		layers = append(layers, lifecycle.ExportedLayer{ID: id, Digest: d, DiffID: diffID,
+			Compressed: size, Uncompressed: int64(1000 * (i + 1)), Reused: reused[i]})
 	}
-	img, err = mutate.AppendLayers(img, appLayers...)
-	if err != nil {
-		t.Fatal(err)
+	return img, layers
+}
+
+func TestNew(t *testing.T) {
+	run := lifecycle.LayerID{Kind: lifecycle.RunImageLayer, RunImage: "distill/run:static"}
+	app := lifecycle.LayerID{Kind: lifecycle.BuildpackLayer, Buildpack: "distill/go", Layer: "app"}
+	sbom, ws := lifecycle.LayerID{Kind: lifecycle.SBOMLayer}, lifecycle.LayerID{Kind: lifecycle.AppLayer}
+	type row struct {
+		name         string
+		layers       int
+		uncompressed int64
+		reused       bool
 	}
-	infos := append(RunImage("distill/run:static", 2),
-		LayerInfo{Name: "distill/go:app"},
-		LayerInfo{Name: "app", Uncompressed: 12345}) // known: not re-read
-	r, err := New(img, infos)
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range []struct {
+		name   string
+		ids    []lifecycle.LayerID
+		reused []bool
+		want   []row
+	}{
+		{"empty", nil, nil, nil},
+		{"run image collapsed", []lifecycle.LayerID{run, run, app, sbom, ws}, []bool{true, true, true, false, false},
+			[]row{{"run image  distill/run:static", 2, 3000, true}, {"distill/go:app", 1, 3000, true}, {"sbom", 1, 4000, false}, {"app", 1, 5000, false}}},
+		{"same name, reused differs", []lifecycle.LayerID{app, app}, []bool{true, false},
+			[]row{{"distill/go:app", 1, 1000, true}, {"distill/go:app", 1, 2000, false}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			img, layers := exported(t, tt.ids, tt.reused)
+			r, err := New(img, layers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []row
+			for _, l := range r.Layers {
+				got = append(got, row{l.Name, len(l.Digests), l.Uncompressed, l.Reused})
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("rows = %+v, want %+v", got, tt.want)
+			}
+			m, _ := img.Manifest()
+			var sum int64
+			for _, l := range m.Layers {
+				sum += l.Size
+			}
+			if total := r.Total().Compressed; total != sum {
+				t.Errorf("compressed total = %d, want the manifest's %d", total, sum)
+			}
+			if d, _ := img.Digest(); r.Digest != d.String() {
+				t.Errorf("digest = %s, want %s", r.Digest, d)
+			}
+		})
 	}
-	if len(r.Layers) != 3 {
-		t.Fatalf("%d rows, want 3 (run image collapsed): %+v", len(r.Layers), r.Layers)
-	}
-	m, _ := img.Manifest()
-	var sum int64
-	for _, l := range m.Layers {
-		sum += l.Size
-	}
-	if got := r.Total().Compressed; got != sum {
-		t.Errorf("compressed total = %d, want the manifest's %d", got, sum)
-	}
-	if r.Layers[0].Compressed != m.Layers[0].Size+m.Layers[1].Size || len(r.Layers[0].Digests) != 2 || !r.Layers[0].Reused {
-		t.Errorf("run image row = %+v", r.Layers[0])
-	}
-	l, _ := img.LayerByDigest(m.Layers[2].Digest)
-	rc, _ := l.Uncompressed()
-	n, _ := io.Copy(io.Discard, rc)
-	if r.Layers[1].Uncompressed != n {
-		t.Errorf("counted uncompressed = %d, want %d", r.Layers[1].Uncompressed, n)
-	}
-	if r.Layers[2].Uncompressed != 12345 {
-		t.Errorf("given uncompressed = %d, want 12345", r.Layers[2].Uncompressed)
-	}
-	if d, _ := img.Digest(); r.Digest != d.String() {
-		t.Errorf("digest = %s, want %s", r.Digest, d)
-	}
-	if _, err := New(img, infos[:1]); err == nil {
-		t.Error("New with too few names: no error")
-	}
-	if _, err := New(empty.Image, nil); err != nil {
-		t.Errorf("New(empty): %v", err)
+}
+
+func TestNewMismatch(t *testing.T) {
+	app := lifecycle.LayerID{Kind: lifecycle.AppLayer}
+	img, layers := exported(t, []lifecycle.LayerID{app, app}, []bool{false, false})
+	for _, tt := range []struct {
+		name   string
+		layers []lifecycle.ExportedLayer
+	}{
+		{"too few", layers[:1]},
+		{"swapped", []lifecycle.ExportedLayer{layers[1], layers[0]}},
+	} {
+		if _, err := New(img, tt.layers); err == nil {
+			t.Errorf("%s: no error", tt.name)
+		}
 	}
 }
