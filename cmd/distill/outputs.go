@@ -90,15 +90,26 @@ func buildOutputs(ctx context.Context, app, tag string, o outputFlags) (outputs,
 		}
 		tag = imageName(filepath.Base(abs))
 	}
+	tag = localName(tag)
 	ref, err := name.NewTag(tag)
 	if err != nil {
 		return outputs{}, fmt.Errorf("-t %q: %w", tag, err)
 	}
 	if image.DaemonAnswers(ctx) {
-		return outputs{targets: []image.Target{image.Daemon(ref)}, daemon: true, run: tag}, nil
+		return outputs{targets: []image.Target{image.Daemon(ref)}, daemon: true, run: ref.String()}, nil
 	}
 	dir := filepath.Join(platform.CacheRoot(), "out", strings.NewReplacer("/", "_", ":", "_").Replace(tag))
 	return outputs{targets: []image.Target{image.OCILayout(dir)}, run: "oci:" + dir}, nil
+}
+
+// localName puts a name without a registry under localhost/, as podman
+// names the images it builds (myapp → localhost/myapp:latest).
+func localName(tag string) string {
+	first, _, ok := strings.Cut(tag, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return tag
+	}
+	return "localhost/" + tag
 }
 
 var notInName = regexp.MustCompile(`[^a-z0-9._-]+`)

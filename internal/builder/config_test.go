@@ -55,4 +55,3 @@ func TestReadConfig(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
-

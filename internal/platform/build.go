@@ -174,7 +174,7 @@ func excluded(app, cacheDir string, targets []image.Target) []string {
 		if err != nil {
 			continue
 		}
-		if rel, err := filepath.Rel(app, abs); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+		if rel, err := filepath.Rel(app, abs); err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, "../") {
 			inside = append(inside, abs)
 		}
 	}
