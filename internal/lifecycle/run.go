@@ -47,8 +47,9 @@ type Options struct {
 	RunImages []string
 	// ResolveImage fetches a run image.
 	ResolveImage func(ctx context.Context, ref string) (v1.Image, error)
-	Cache        *Cache
-	ClearCache   bool
+	// Cache holds the layers and blobs of earlier builds (--clear-cache:
+	// the platform empties it first).
+	Cache *Cache
 	// Compression of the layers the build adds (default zstd).
 	Compression image.Compression
 	Target      Target
@@ -178,19 +179,15 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		cache = &Cache{Dir: filepath.Join(dirs.root, "no-cache")}
 	}
 	previous := cache.previous()
-	var restored []string
-	if o.ClearCache {
-		previous = map[string]string{}
-	} else {
-		phase(o.Log, "RESTORING", "")
-		defer func() {
-			if err != nil {
-				cache.Return()
-			}
-		}()
-		if restored, err = cache.Restore(detected.Group, dirs.layers, o.Log); err != nil {
-			return nil, fmt.Errorf("restoring the cache %s: %w (use --clear-cache to start afresh)", cache.Dir, err)
+	phase(o.Log, "RESTORING", "")
+	defer func() {
+		if err != nil {
+			cache.Return()
 		}
+	}()
+	restored, err := cache.Restore(detected.Group, dirs.layers, o.Log)
+	if err != nil {
+		return nil, fmt.Errorf("restoring the cache %s: %w (use --clear-cache to start afresh)", cache.Dir, err)
 	}
 
 	phase(o.Log, "BUILDING", "")

@@ -105,7 +105,6 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 		RunImages:    images.RunRefs,
 		ResolveImage: images.Resolve,
 		Cache:        cache,
-		ClearCache:   o.ClearCache,
 		Compression:  o.Compression,
 		Log:          o.Log,
 	})
