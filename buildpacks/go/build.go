@@ -119,40 +119,32 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		envOverrides["CGO_ENABLED"] = "0"
 	}
 
-	// Build into the app layer.
+	// Build into the app layer, unless the last build's binaries came from
+	// the same source, Go and flags.
 	b.Logger.Header("Building")
 	appLayer, err := ctx.Layers.Layer(LayerApp)
 	if err != nil {
 		return result, err
 	}
-	if appLayer, err = appLayer.Reset(); err != nil {
-		return result, err
-	}
 	binDir := filepath.Join(appLayer.Path, "bin")
-	if err := os.MkdirAll(binDir, 0o755); err != nil {
+	key, err := buildKey(appDir, tool.Version.String(), buildArgs(binDir, targets, flags), b.goEnv(tool, envOverrides))
+	if err != nil {
 		return result, err
 	}
-	var binaries, pkgs []string
-	for _, t := range targets {
-		out := filepath.Join(binDir, t.Name)
-		args := append([]string{"build", "-o", out}, flags...)
-		args = append(args, t.Package)
-		b.Logger.Bodyf("%sgo %s", cgoPrefix(envOverrides), shellJoin(args))
-		cmd := exec.Command(tool.Bin, args...)
-		cmd.Dir = appDir
-		cmd.Env = b.goEnv(tool, envOverrides)
-		output, err := cmd.CombinedOutput()
-		if len(bytes.TrimSpace(output)) > 0 && err == nil {
-			b.Logger.Body(strings.TrimRight(string(output), "\n"))
+	binaries, pkgs := targetOutputs(binDir, targets)
+	if appLayer.Metadata["build-sha256"] == key && allExist(binaries) {
+		b.Logger.Body("Reusing the binaries of the last build: source, Go version, flags and environment unchanged")
+	} else {
+		if appLayer, err = appLayer.Reset(); err != nil {
+			return result, err
 		}
-		if err != nil {
-			return result, fmt.Errorf("go build %s failed (%v):\n%s", t.Package, err, strings.TrimRight(string(output), "\n"))
+		if err := b.buildTargets(appDir, tool, binDir, targets, flags, envOverrides); err != nil {
+			return result, err
 		}
-		binaries = append(binaries, out)
-		pkgs = append(pkgs, t.Package)
 	}
-	appLayer.LayerTypes = libcnb.LayerTypes{Launch: true}
-	appLayer.Metadata = map[string]interface{}{"go-version": tool.Version.String(), "targets": pkgs}
+	// Launch, and cached so that an unchanged app is not built again.
+	appLayer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
+	appLayer.Metadata = map[string]interface{}{"go-version": tool.Version.String(), "targets": pkgs, "build-sha256": key}
 	if err := writeSBOM(appLayer.SBOMPath(libcnb.CycloneDXJSON), binaries); err != nil {
 		return result, err
 	}
@@ -187,6 +179,27 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 
 	b.Logger.Bodyf("Built %d binary(ies) with Go %s in %.1fs", len(binaries), tool.Version, time.Since(start).Seconds())
 	return result, nil
+}
+
+// buildTargets runs go build for each target into binDir.
+func (b *Builder) buildTargets(appDir string, tool goTool, binDir string, targets []target, flags []string, envOverrides map[string]string) error {
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return err
+	}
+	for _, args := range buildArgs(binDir, targets, flags) {
+		b.Logger.Bodyf("%sgo %s", cgoPrefix(envOverrides), shellJoin(args))
+		cmd := exec.Command(tool.Bin, args...)
+		cmd.Dir = appDir
+		cmd.Env = b.goEnv(tool, envOverrides)
+		output, err := cmd.CombinedOutput()
+		if len(bytes.TrimSpace(output)) > 0 && err == nil {
+			b.Logger.Body(strings.TrimRight(string(output), "\n"))
+		}
+		if err != nil {
+			return fmt.Errorf("go build %s failed (%v):\n%s", args[len(args)-1], err, strings.TrimRight(string(output), "\n"))
+		}
+	}
+	return nil
 }
 
 // downloadModules fills the go-mod layer (GOMODCACHE) unless go.sum and the Go version are unchanged.
