@@ -29,8 +29,11 @@ func TestInstalledBinary(t *testing.T) {
 	if out, err := exec.Command("cp", distillBin, bin).CombinedOutput(); err != nil {
 		t.Fatalf("installing the binary: %v: %s", err, out)
 	}
-	name := "distill-installed-" + strings.ToLower(hex.EncodeToString([]byte(t.Name()))[:8])
+	name := "distill-" + strings.ToLower(filepath.Base(filepath.Dir(home)))
 	app := filepath.Join(home, "src", name)
+	if err := os.MkdirAll(filepath.Dir(app), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := exec.Command("cp", "-r", filepath.Join(repoRoot, "samples", "go-mux"), app).CombinedOutput(); err != nil {
 		t.Fatalf("copying the app: %v: %s", err, out)
 	}

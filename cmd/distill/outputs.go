@@ -90,15 +90,15 @@ func buildOutputs(ctx context.Context, app, tag string, o outputFlags) (outputs,
 		}
 		tag = imageName(filepath.Base(abs))
 	}
-	tag = localName(tag)
-	ref, err := name.NewTag(tag)
+	ref, err := name.NewTag(localName(tag))
 	if err != nil {
 		return outputs{}, fmt.Errorf("-t %q: %w", tag, err)
 	}
+	ref = ref.Context().Tag(ref.TagStr()) // spelled out in full: localhost/myapp:latest
 	if image.DaemonAnswers(ctx) {
-		return outputs{targets: []image.Target{image.Daemon(ref)}, daemon: true, run: ref.String()}, nil
+		return outputs{targets: []image.Target{image.Daemon(ref)}, daemon: true, run: ref.Name()}, nil
 	}
-	dir := filepath.Join(platform.CacheRoot(), "out", strings.NewReplacer("/", "_", ":", "_").Replace(tag))
+	dir := filepath.Join(platform.CacheRoot(), "out", strings.NewReplacer("/", "_", ":", "_").Replace(ref.Name()))
 	return outputs{targets: []image.Target{image.OCILayout(dir)}, run: "oci:" + dir}, nil
 }
 
