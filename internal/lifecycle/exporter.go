@@ -127,7 +127,7 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 		}
 		md.BOM = &layerRef{SHA: sha}
 	}
-	sha, err := add("app", e.dirs.app, AppDir)
+	sha, err := add("app", e.dirs.host.app, AppDir)
 	if err != nil {
 		return nil, nil, err
 	}
