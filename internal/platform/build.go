@@ -20,7 +20,6 @@ import (
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/lifecycle"
 	"github.com/distill-build/distill/internal/report"
-	"github.com/distill-build/distill/internal/sandbox"
 )
 
 // BuildOptions configure Build.
@@ -61,29 +60,9 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	cf, err := buildImg.ConfigFile()
+	// direct mode: runner.go decides runc (build image unpacked) or direct (in place, no containers).
+	box, err := newSandbox(ctx, buildImg, b.Config.Build.Image, o.Log)
 	if err != nil {
-		return nil, err
-	}
-	env := buildpack.NewEnv(cf.Config.Env)
-	uid, err := envInt(env, "CNB_USER_ID", b.Config.Build.Image)
-	if err != nil {
-		return nil, err
-	}
-	gid, err := envInt(env, "CNB_GROUP_ID", b.Config.Build.Image)
-	if err != nil {
-		return nil, err
-	}
-	env["HOME"] = "/home/" + userName(cf.Config.User, uid)
-	digest, err := buildImg.Digest()
-	if err != nil {
-		return nil, err
-	}
-	rootfs := filepath.Join(cacheRoot(), "rootfs", digest.Hex)
-	if _, err := os.Stat(rootfs); err != nil {
-		fmt.Fprintf(o.Log, "Unpacking build image %s\n", b.Config.Build.Image)
-	}
-	if err := image.Unpack(ctx, buildImg, rootfs); err != nil {
 		return nil, err
 	}
 
@@ -122,9 +101,10 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 		Modules:         lifecycle.Modules{Buildpacks: b.Buildpacks, Extensions: b.Extensions},
 		Order:           b.Config.Order,
 		OrderExtensions: b.Config.OrderExtensions,
-		BuildEnv:        env.List(),
-		Runner:          &sandbox.Runc{Rootfs: rootfs},
-		UID:             uid, GID: gid,
+		BuildEnv:        box.env.List(), // direct mode: from runner.go
+		Runner:          box.runner,     // direct mode
+		Layout:          box.layout,     // direct mode
+		UID:             box.uid, GID: box.gid,
 		Env:          userEnv,
 		Bindings:     bindings,
 		RunImages:    runImages,
@@ -163,7 +143,9 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 // their directories, stack images built on first use), or a builder image
 // (an image reference or oci:DIR, from distill or pack builder create) whose
 // buildpacks are extracted into the cache and which is its own build image.
-func loadBuilder(ctx context.Context, ref string, log io.Writer) (*builder.Builder, *builder.Images, v1.Image, error) {
+//
+// direct mode: the build image is an imageSource, resolved only when runc needs it.
+func loadBuilder(ctx context.Context, ref string, log io.Writer) (*builder.Builder, *builder.Images, imageSource, error) {
 	if builder.IsConfigFile(ref) {
 		b, err := builder.Load(ctx, ref, log)
 		if err != nil {
@@ -173,9 +155,12 @@ func loadBuilder(ctx context.Context, ref string, log io.Writer) (*builder.Build
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		buildImg, err := images.Resolve(ctx, b.Config.Build.Image)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: [build] image %s: %w", b.Config.Path, b.Config.Build.Image, err)
+		buildImg := func(ctx context.Context) (v1.Image, error) { // direct mode: resolved lazily
+			img, err := images.Resolve(ctx, b.Config.Build.Image)
+			if err != nil {
+				return nil, fmt.Errorf("%s: [build] image %s: %w", b.Config.Path, b.Config.Build.Image, err)
+			}
+			return img, nil
 		}
 		return b, images, buildImg, nil
 	}
@@ -195,7 +180,7 @@ func loadBuilder(ctx context.Context, ref string, log io.Writer) (*builder.Build
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return b, images, img, nil
+	return b, images, func(context.Context) (v1.Image, error) { return img, nil }, nil // direct mode
 }
 
 func envInt(env buildpack.Env, name, img string) (int, error) {
