@@ -40,6 +40,7 @@ func (g *generator) Generate(ctx context.Context, exts []*buildpack.Descriptor) 
 		env["CNB_EXTENSION_DIR"] = g.dirs.module(ext)
 		env["CNB_OUTPUT_DIR"] = filepath.Join(g.dirs.box.output, filepath.Base(out))
 		env["CNB_BP_PLAN_PATH"] = filepath.Join(g.dirs.box.plan, filepath.Base(plan))
+		env["CNB_RUN_PATH"] = g.dirs.box.runTOML // the lifecycle's name for its run.toml
 		if err := g.exec(ctx, ext, "generate", env, g.log); err != nil {
 			return "", fmt.Errorf("generating with extension %s: %w", ext.Key(), err)
 		}

@@ -262,3 +262,40 @@ func TestInPlaceRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerateInPlace: an extension run in place finds run.toml through
+// CNB_RUN_PATH and writes its run.Dockerfile where CNB_OUTPUT_DIR says.
+func TestGenerateInPlace(t *testing.T) {
+	bp := shellBuildpack(t)
+	dir := filepath.Join(t.TempDir(), "ext")
+	files := map[string]string{
+		"extension.toml": "api = \"0.10\"\n[extension]\nid = \"test/ext\"\nversion = \"1.0\"\n",
+		"bin/detect":     "#!/bin/sh\n",
+		"bin/generate": `#!/bin/sh
+img=$(sed -n 's/^ *image = "\(.*\)"/\1/p' "$CNB_RUN_PATH" | head -n 1)
+echo "FROM $img-switched" > "$CNB_OUTPUT_DIR/run.Dockerfile"
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ext, err := buildpack.ReadDescriptor(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := buildOptions(t, bp, sampleApp(t), Layout{Root: inPlaceRoot(t)}, sandbox.Direct{})
+	o.Modules.Extensions = []*buildpack.Descriptor{ext}
+	o.OrderExtensions = buildpack.Order{{Group: []buildpack.Ref{{ID: "test/ext"}}}}
+	res, err := Build(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	if res.RunImage != "test/run:latest-switched" {
+		t.Errorf("run image %q, want the extension's test/run:latest-switched", res.RunImage)
+	}
+}
