@@ -130,29 +130,34 @@ func emptyInPlace(dir string) error {
 	return nil
 }
 
-// emptyDir removes everything in dir, making read-only directories below
-// it writable first where that is what stops the removal.
+// emptyDir removes everything in dir (see removeAll).
 func emptyDir(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		if os.RemoveAll(p) == nil {
-			continue
-		}
-		_ = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				_ = os.Chmod(q, 0o700)
-			}
-			return nil
-		})
-		if err := os.RemoveAll(p); err != nil {
+		if err := removeAll(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// removeAll is os.RemoveAll that, when that fails, makes the directories
+// below p writable and tries again: a user who is not root cannot otherwise
+// remove read-only trees it owns (a Go module cache).
+func removeAll(p string) error {
+	if os.RemoveAll(p) == nil {
+		return nil
+	}
+	_ = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(q, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(p)
 }
 
 // remove deletes the build's scratch directory and empties the directories
@@ -161,7 +166,7 @@ func (d *workDirs) remove() {
 	for _, p := range d.inPlace {
 		_ = emptyDir(p)
 	}
-	_ = os.RemoveAll(d.root)
+	_ = removeAll(d.root)
 }
 
 // module is where buildpacks see a buildpack's or extension's directory.
