@@ -87,7 +87,11 @@ func createBuilder(cmd *cobra.Command, builderTOML, lifecycle, stackReg string, 
 		return err
 	}
 	defer os.RemoveAll(staging)
-	img, err := builderimage.Create(ctx, b, images.Build, builderimage.CreateOptions{Lifecycle: lifecycle, Staging: staging, Log: log})
+	buildImg, err := images.BuildImage(ctx)
+	if err != nil {
+		return err
+	}
+	img, err := builderimage.Create(ctx, b, buildImg, builderimage.CreateOptions{Lifecycle: lifecycle, Staging: staging, Log: log})
 	if err != nil {
 		return err
 	}

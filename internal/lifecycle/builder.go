@@ -38,23 +38,23 @@ func (b *builderPhase) Build(ctx context.Context, det *DetectResult) (*BuildResu
 	procs := map[string]int{}
 	for _, desc := range det.Group {
 		esc := buildpack.EscapedID(desc.Info().ID)
-		layers := filepath.Join(b.dirs.layers, esc)
+		layers := filepath.Join(b.dirs.host.layers, esc)
 		if err := os.MkdirAll(layers, 0o755); err != nil {
 			return nil, err
 		}
 		if err := os.Chown(layers, b.uid, b.gid); err != nil {
 			return nil, err
 		}
-		plan := filepath.Join(b.dirs.plan, "build-"+esc+".toml")
+		plan := filepath.Join(b.dirs.host.plan, "build-"+esc+".toml")
 		if err := buildpack.WriteTOML(plan, det.Plans[desc.Key()]); err != nil {
 			return nil, err
 		}
 		penv := env.Clone()
-		penv["CNB_PLATFORM_DIR"] = PlatformDir
-		penv["CNB_BUILDPACK_DIR"] = moduleDir(desc)
-		penv["CNB_LAYERS_DIR"] = filepath.Join(LayersDir, esc)
-		penv["CNB_BP_PLAN_PATH"] = filepath.Join(planDir, filepath.Base(plan))
-		penv["CNB_APP_DIR"] = AppDir
+		penv["CNB_PLATFORM_DIR"] = b.dirs.box.platform
+		penv["CNB_BUILDPACK_DIR"] = b.dirs.module(desc)
+		penv["CNB_LAYERS_DIR"] = filepath.Join(b.dirs.box.layers, esc)
+		penv["CNB_BP_PLAN_PATH"] = filepath.Join(b.dirs.box.plan, filepath.Base(plan))
+		penv["CNB_APP_DIR"] = b.dirs.box.app
 		fmt.Fprintf(b.log, "--- %s %s\n", desc.Info().ID, desc.Info().Version)
 		if err := b.exec(ctx, desc, "build", penv, b.log); err != nil {
 			return nil, fmt.Errorf("buildpack %s failed: %w", desc.Key(), err)
@@ -69,7 +69,7 @@ func (b *builderPhase) Build(ctx context.Context, det *DetectResult) (*BuildResu
 		}
 		for _, l := range ls {
 			if l.Types.Build {
-				if err := env.AddLayer(l.Path, filepath.Join(LayersDir, esc, l.Name), buildpack.PhaseBuild); err != nil {
+				if err := env.AddLayer(l.Path, filepath.Join(b.dirs.box.layers, esc, l.Name), buildpack.PhaseBuild); err != nil {
 					return nil, err
 				}
 			}

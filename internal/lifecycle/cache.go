@@ -102,7 +102,7 @@ func (c *Cache) Return() {
 // and their blobs and size records.
 func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 	next := c.Dir + ".next"
-	if err := os.RemoveAll(next); err != nil {
+	if err := removeAll(next); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(next, 0o755); err != nil {
@@ -152,7 +152,7 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 		return err
 	}
 	old := c.Dir + ".old"
-	if err := os.RemoveAll(old); err != nil {
+	if err := removeAll(old); err != nil {
 		return err
 	}
 	if err := os.Rename(c.Dir, old); err != nil && !os.IsNotExist(err) {
@@ -162,14 +162,14 @@ func (c *Cache) Save(res *BuildResult, exported []ExportedLayer) error {
 		return fmt.Errorf("replacing cache %s: %w", c.Dir, err)
 	}
 	c.restored = nil
-	return os.RemoveAll(old)
+	return removeAll(old)
 }
 
 // blobDir holds compressed layer blobs named by diff ID.
 func (c *Cache) blobDir() string { return filepath.Join(c.Dir, "blobs") }
 
 // Clear removes the cache.
-func (c *Cache) Clear() error { return os.RemoveAll(c.Dir) }
+func (c *Cache) Clear() error { return removeAll(c.Dir) }
 
 // copyMetadata copies a layer's <name>.toml and its SBOM files
 // (<name>.sbom.<ext>.json), which travel with a cached layer.
@@ -206,7 +206,7 @@ func moveTree(src, dst string) error {
 			return err
 		}
 	}
-	return os.RemoveAll(src)
+	return removeAll(src)
 }
 
 // copyTree copies src into the directory dst with cp -a, which keeps

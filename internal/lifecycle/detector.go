@@ -134,14 +134,14 @@ func (d *detector) run(ctx context.Context, ref buildpack.Ref, extension bool) (
 	o := &detectOutcome{desc: desc, ref: ref}
 	d.outcome[desc.Key()] = o
 
-	planHost := filepath.Join(d.dirs.plan, "detect-"+buildpack.EscapedID(desc.Info().ID)+".toml")
+	planHost := filepath.Join(d.dirs.host.plan, "detect-"+buildpack.EscapedID(desc.Info().ID)+".toml")
 	if err := writeOwned(planHost, nil, d.uid, d.gid); err != nil {
 		return nil, err
 	}
 	env := d.env.Clone()
 	for k, v := range map[string]string{
-		"CNB_PLATFORM_DIR": PlatformDir, "CNB_BUILD_PLAN_PATH": filepath.Join(planDir, filepath.Base(planHost)),
-		"CNB_BUILDPACK_DIR": moduleDir(desc), "CNB_EXTENSION_DIR": moduleDir(desc), "CNB_APP_DIR": AppDir,
+		"CNB_PLATFORM_DIR": d.dirs.box.platform, "CNB_BUILD_PLAN_PATH": filepath.Join(d.dirs.box.plan, filepath.Base(planHost)),
+		"CNB_BUILDPACK_DIR": d.dirs.module(desc), "CNB_EXTENSION_DIR": d.dirs.module(desc), "CNB_APP_DIR": d.dirs.box.app,
 	} {
 		env[k] = v
 	}

@@ -107,7 +107,7 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 		}
 		md.BOM = &layerRef{SHA: sha}
 	}
-	sha, err := a.add(LayerID{Kind: AppLayer}, e.dirs.app, AppDir)
+	sha, err := a.add(LayerID{Kind: AppLayer}, e.dirs.host.app, AppDir)
 	if err != nil {
 		return nil, nil, err
 	}

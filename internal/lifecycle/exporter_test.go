@@ -21,10 +21,10 @@ import (
 func exportFixture(t *testing.T) (*exporter, *BuildResult) {
 	t.Helper()
 	root := t.TempDir()
-	dirs := &workDirs{root: root, app: filepath.Join(root, "workspace"), layers: filepath.Join(root, "layers")}
-	os.MkdirAll(dirs.app, 0o755)
-	os.WriteFile(filepath.Join(dirs.app, "index.html"), []byte("<p>hi</p>"), 0o644)
-	bpDir := filepath.Join(dirs.layers, "distill_go")
+	dirs := &workDirs{root: root, host: dirSet{app: filepath.Join(root, "workspace"), layers: filepath.Join(root, "layers")}}
+	os.MkdirAll(dirs.host.app, 0o755)
+	os.WriteFile(filepath.Join(dirs.host.app, "index.html"), []byte("<p>hi</p>"), 0o644)
+	bpDir := filepath.Join(dirs.host.layers, "distill_go")
 	writeLayer(t, bpDir, "app", buildpack.LayerTypes{Launch: true}, "binary")
 	os.MkdirAll(filepath.Join(bpDir, "app", "bin"), 0o755)
 	os.MkdirAll(filepath.Join(bpDir, "app", "env.launch"), 0o755)

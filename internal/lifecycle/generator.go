@@ -24,22 +24,23 @@ type generator struct {
 func (g *generator) Generate(ctx context.Context, exts []*buildpack.Descriptor) (string, error) {
 	runImage := ""
 	for _, ext := range exts {
-		out := filepath.Join(g.dirs.output, buildpack.EscapedID(ext.Info().ID))
+		out := filepath.Join(g.dirs.host.output, buildpack.EscapedID(ext.Info().ID))
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return "", err
 		}
 		if err := os.Chown(out, g.uid, g.gid); err != nil {
 			return "", err
 		}
-		plan := filepath.Join(g.dirs.plan, "generate-"+buildpack.EscapedID(ext.Info().ID)+".toml")
+		plan := filepath.Join(g.dirs.host.plan, "generate-"+buildpack.EscapedID(ext.Info().ID)+".toml")
 		if err := buildpack.WriteTOML(plan, buildpack.BuildpackPlan{}); err != nil {
 			return "", err
 		}
 		env := g.env.Clone()
-		env["CNB_PLATFORM_DIR"] = PlatformDir
-		env["CNB_EXTENSION_DIR"] = moduleDir(ext)
-		env["CNB_OUTPUT_DIR"] = filepath.Join(outputDir, filepath.Base(out))
-		env["CNB_BP_PLAN_PATH"] = filepath.Join(planDir, filepath.Base(plan))
+		env["CNB_PLATFORM_DIR"] = g.dirs.box.platform
+		env["CNB_EXTENSION_DIR"] = g.dirs.module(ext)
+		env["CNB_OUTPUT_DIR"] = filepath.Join(g.dirs.box.output, filepath.Base(out))
+		env["CNB_BP_PLAN_PATH"] = filepath.Join(g.dirs.box.plan, filepath.Base(plan))
+		env["CNB_RUN_PATH"] = g.dirs.box.runTOML // the lifecycle's name for its run.toml
 		if err := g.exec(ctx, ext, "generate", env, g.log); err != nil {
 			return "", fmt.Errorf("generating with extension %s: %w", ext.Key(), err)
 		}

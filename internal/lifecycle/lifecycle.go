@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 
@@ -25,7 +24,8 @@ const (
 	BuildpackAPI = "0.10"
 )
 
-// Paths inside the build container, as the CNB spec names them.
+// Paths inside the build container, as the CNB spec names them; the exported
+// image always uses AppDir and LayersDir.
 const (
 	AppDir      = "/workspace"
 	LayersDir   = "/layers"
@@ -76,7 +76,9 @@ func (m Modules) Lookup(ref buildpack.Ref, extension bool) (*buildpack.Descripto
 
 // container runs the binaries of buildpacks and extensions in the build
 // image, the way the spec lays it out: the app as the working directory, the
-// platform's mounts, the CNB user, the target's env.
+// platform's mounts, the CNB user, the target's env. Paths buildpacks see
+// come from dirs.box and dirs.module, never from the spec's constants, so an
+// in-place build (Layout) passes its own.
 type container struct {
 	runner   sandbox.Runner
 	dirs     *workDirs
@@ -89,68 +91,10 @@ type container struct {
 // exec runs <module>/bin/<name> with env, its output going to out.
 func (c *container) exec(ctx context.Context, d *buildpack.Descriptor, name string, env buildpack.Env, out io.Writer) error {
 	return c.runner.Run(ctx, sandbox.Process{
-		Args: []string{filepath.Join(moduleDir(d), "bin", name)}, Env: append(env.List(), c.target.env()...),
-		Dir: AppDir, Home: env["HOME"], UID: c.uid, GID: c.gid, Mounts: c.dirs.mountsFor(c.mods), Stdout: out, Stderr: out,
+		Args: []string{filepath.Join(c.dirs.module(d), "bin", name)}, Env: append(env.List(), c.target.env()...),
+		Dir: c.dirs.box.app, Home: env["HOME"], UID: c.uid, GID: c.gid, Mounts: c.dirs.mountsFor(c.mods), Stdout: out, Stderr: out,
 	})
 }
-
-func (d *workDirs) mountsFor(m Modules) []sandbox.Mount {
-	mounts := []sandbox.Mount{
-		{Source: d.app, Destination: AppDir},
-		{Source: d.layers, Destination: LayersDir},
-		{Source: d.platform, Destination: PlatformDir, ReadOnly: true},
-		{Source: d.plan, Destination: planDir},
-		{Source: d.output, Destination: outputDir},
-	}
-	if d.runTOML != "" {
-		mounts = append(mounts, sandbox.Mount{Source: d.runTOML, Destination: runTOMLPath, ReadOnly: true})
-	}
-	for _, bp := range m.Buildpacks {
-		mounts = append(mounts, sandbox.Mount{Source: bp.Dir, Destination: moduleDir(bp), ReadOnly: true})
-	}
-	for _, ext := range m.Extensions {
-		mounts = append(mounts, sandbox.Mount{Source: ext.Dir, Destination: moduleDir(ext), ReadOnly: true})
-	}
-	return mounts
-}
-
-// moduleDir is where a buildpack or extension lives in the build container.
-func moduleDir(d *buildpack.Descriptor) string {
-	kind := "buildpacks"
-	if d.IsExtension() {
-		kind = "extensions"
-	}
-	return filepath.Join(cnbDir, kind, buildpack.EscapedID(d.Info().ID), d.Info().Version)
-}
-
-// workDirs are the host directories of one build.
-type workDirs struct {
-	root, app, layers, platform, plan, output, runTOML string
-}
-
-func newWorkDirs(uid, gid int) (*workDirs, error) {
-	root, err := os.MkdirTemp("", "distill-build-*")
-	if err != nil {
-		return nil, err
-	}
-	d := &workDirs{
-		root: root, app: filepath.Join(root, "workspace"), layers: filepath.Join(root, "layers"),
-		platform: filepath.Join(root, "platform"), plan: filepath.Join(root, "plan"), output: filepath.Join(root, "output"),
-	}
-	for _, p := range []string{d.app, d.layers, d.platform, d.plan, d.output, filepath.Join(d.platform, "env"), filepath.Join(d.platform, "bindings")} {
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range []string{d.layers, d.plan, d.output} {
-		if err := os.Chown(p, uid, gid); err != nil {
-			return nil, fmt.Errorf("handing %s to the CNB user: %w", p, err)
-		}
-	}
-	return d, nil
-}
-
-func (d *workDirs) remove() { os.RemoveAll(d.root) }
 
 // phase prints a pack-like phase header.
 func phase(w io.Writer, name string, detail string) {

@@ -38,6 +38,10 @@ type Options struct {
 	// BuildEnv is the build image's environment (its config Env).
 	BuildEnv []string
 	Runner   sandbox.Runner
+	// Layout is where the build's directories live: the zero value mounts
+	// them at the spec's paths (sandbox.Runc); InPlace uses the build image's
+	// own, for a runner without mounts (sandbox.Direct).
+	Layout Layout
 	// UID and GID are the CNB user of the build image.
 	UID, GID int
 	// Env is the user's build environment (--env, project.toml, builder.toml [[build.env]]).
@@ -101,7 +105,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	if o.Target.OS == "" {
 		o.Target = DefaultTarget()
 	}
-	dirs, err := newWorkDirs(o.UID, o.GID)
+	dirs, env, err := prepare(o)
 	if err != nil {
 		return nil, err
 	}
@@ -110,41 +114,6 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 			dirs.remove()
 		}
 	}()
-
-	project, err := ReadProject(o.AppDir)
-	if err != nil {
-		return nil, err
-	}
-	if err := copyApp(o.AppDir, dirs.app, project, o.Exclude, o.UID, o.GID); err != nil {
-		return nil, fmt.Errorf("copying %s into the workspace: %w", o.AppDir, err)
-	}
-	userEnv := map[string]string{}
-	for k, v := range project.Env {
-		userEnv[k] = v
-	}
-	for k, v := range o.Env {
-		userEnv[k] = v
-	}
-	if err := writePlatform(dirs.platform, userEnv, o.Bindings); err != nil {
-		return nil, err
-	}
-	if len(o.RunImages) == 0 {
-		return nil, fmt.Errorf("the builder names no run image")
-	}
-	dirs.runTOML = filepath.Join(dirs.root, "run.toml")
-	if err := writeRunTOML(dirs.runTOML, o.RunImages); err != nil {
-		return nil, err
-	}
-	// Buildpacks get the build image's environment plus the user's (clear-env = false).
-	env := buildpack.NewEnv(o.BuildEnv)
-	for k, v := range userEnv {
-		env[k] = v
-	}
-	// distill applies run image extensions: tell the extensions that wait
-	// for a platform to say so (the lifecycle's creator refuses them).
-	if _, ok := env[ExtensionsOptIn]; !ok {
-		env[ExtensionsOptIn] = "true"
-	}
 
 	phase(o.Log, "DETECTING", "")
 	box := &container{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID}
@@ -185,7 +154,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 			cache.Return()
 		}
 	}()
-	restored, err := cache.Restore(detected.Group, dirs.layers, o.Log)
+	restored, err := cache.Restore(detected.Group, dirs.host.layers, o.Log)
 	if err != nil {
 		return nil, fmt.Errorf("restoring the cache %s: %w (use --clear-cache to start afresh)", cache.Dir, err)
 	}
@@ -221,6 +190,61 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		},
 		cache: o.Cache,
 	}, nil
+}
+
+// prepare creates the build's directories in o.Layout, copies the app into
+// the workspace, writes the platform directory and run.toml, and returns the
+// environment every buildpack starts from: the build image's plus the
+// user's (clear-env = false). On error nothing is left behind.
+func prepare(o Options) (dirs *workDirs, env buildpack.Env, err error) {
+	if len(o.RunImages) == 0 {
+		return nil, nil, fmt.Errorf("the builder names no run image")
+	}
+	app, err := filepath.Abs(o.AppDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := o.Layout.checkApp(app); err != nil {
+		return nil, nil, err
+	}
+	project, err := ReadProject(app)
+	if err != nil {
+		return nil, nil, err
+	}
+	if dirs, err = newWorkDirs(o.Layout, o.UID, o.GID); err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			dirs.remove()
+		}
+	}()
+	if err := copyApp(app, dirs.host.app, project, o.Exclude, o.UID, o.GID); err != nil {
+		return nil, nil, fmt.Errorf("copying %s into the workspace: %w", app, err)
+	}
+	userEnv := map[string]string{}
+	for k, v := range project.Env {
+		userEnv[k] = v
+	}
+	for k, v := range o.Env {
+		userEnv[k] = v
+	}
+	if err := writePlatform(dirs.host.platform, userEnv, o.Bindings); err != nil {
+		return nil, nil, err
+	}
+	if err := writeRunTOML(dirs.host.runTOML, o.RunImages); err != nil {
+		return nil, nil, fmt.Errorf("writing run.toml: %w", err)
+	}
+	env = buildpack.NewEnv(o.BuildEnv)
+	for k, v := range userEnv {
+		env[k] = v
+	}
+	// distill applies run image extensions: tell the extensions that wait
+	// for a platform to say so (the lifecycle's creator refuses them).
+	if _, ok := env[ExtensionsOptIn]; !ok {
+		env[ExtensionsOptIn] = "true"
+	}
+	return dirs, env, nil
 }
 
 // writePlatform writes /platform/env/<NAME> files and the service bindings.

@@ -14,14 +14,11 @@ import (
 	"strconv"
 	"strings"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
 	"github.com/distill-build/distill/internal/builder"
 	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/lifecycle"
 	"github.com/distill-build/distill/internal/report"
-	"github.com/distill-build/distill/internal/sandbox"
 )
 
 // BuildOptions configure Build.
@@ -72,7 +69,7 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	box, err := newBuildBox(ctx, b.Config.Build.Image, images.Build, o.Log)
+	box, err := newSandbox(ctx, images.BuildImage, b.Config.Build.Image, o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +96,7 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 		OrderExtensions: b.Config.OrderExtensions,
 		BuildEnv:        box.env.List(),
 		Runner:          box.runner,
+		Layout:          box.layout,
 		UID:             box.uid, GID: box.gid,
 		Env:          userEnv(b, o.Env),
 		Bindings:     bindings,
@@ -178,43 +176,6 @@ func excluded(app, cacheDir string, targets []image.Target) []string {
 		}
 	}
 	return inside
-}
-
-// buildBox is where buildpacks run: the sandbox over the unpacked build
-// image, its environment and the CNB user.
-type buildBox struct {
-	runner   sandbox.Runner
-	env      buildpack.Env
-	uid, gid int
-}
-
-func newBuildBox(ctx context.Context, ref string, img v1.Image, log io.Writer) (*buildBox, error) {
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	env := buildpack.NewEnv(cf.Config.Env)
-	uid, err := envInt(env, "CNB_USER_ID", ref)
-	if err != nil {
-		return nil, err
-	}
-	gid, err := envInt(env, "CNB_GROUP_ID", ref)
-	if err != nil {
-		return nil, err
-	}
-	env["HOME"] = "/home/" + userName(cf.Config.User, uid)
-	digest, err := img.Digest()
-	if err != nil {
-		return nil, err
-	}
-	rootfs := filepath.Join(CacheRoot(), "rootfs", digest.Hex)
-	if _, err := os.Stat(rootfs); err != nil {
-		fmt.Fprintf(log, "Unpacking build image %s\n", ref)
-	}
-	if err := image.Unpack(ctx, img, rootfs); err != nil {
-		return nil, err
-	}
-	return &buildBox{runner: &sandbox.Runc{Rootfs: rootfs}, env: env, uid: uid, gid: gid}, nil
 }
 
 func envInt(env buildpack.Env, name, img string) (int, error) {

@@ -48,14 +48,16 @@ func builderImages(log io.Writer) *stack.Images {
 	return images
 }
 
-// Images are a builder's images, resolved before its lifecycle starts: the
-// build image, every run image, and every stack image its stacks define (a
-// run image extension may pick any of them).
+// Images are a builder's images, resolved before its lifecycle starts:
+// every run image and every other stack image its stacks define (a run image
+// extension may pick any of them); the build image when BuildImage is called
+// (a direct build runs in it and never needs it).
 type Images struct {
-	Build   v1.Image
 	RunRefs []string // the builder's run images, the default first
 
+	buildRef string
 	resolved map[string]v1.Image
+	stacks   *stack.Images
 	others   *stack.Images
 }
 
@@ -74,13 +76,15 @@ func ResolveImages(ctx context.Context, b *builder.Builder, log io.Writer) (*Ima
 	if err != nil {
 		return nil, err
 	}
-	imgs := &Images{resolved: map[string]v1.Image{}, others: &stack.Images{Store: resolver.Store, Log: log, Options: resolver.Options}}
+	imgs := &Images{
+		buildRef: b.Config.Build.Image, resolved: map[string]v1.Image{}, stacks: resolver,
+		others: &stack.Images{Store: resolver.Store, Log: log, Options: resolver.Options},
+	}
 	for _, r := range b.Config.RunImages() {
 		imgs.RunRefs = append(imgs.RunRefs, r.Image)
 	}
-	all := append(append([]string{b.Config.Build.Image}, imgs.RunRefs...), refs...)
-	for _, ref := range all {
-		if _, ok := imgs.resolved[ref]; ok {
+	for _, ref := range append(imgs.RunRefs, refs...) {
+		if _, ok := imgs.resolved[ref]; ok || stack.SameRef(ref, imgs.buildRef) {
 			continue
 		}
 		img, err := resolver.Resolve(ctx, ref)
@@ -89,8 +93,16 @@ func ResolveImages(ctx context.Context, b *builder.Builder, log io.Writer) (*Ima
 		}
 		imgs.resolved[ref] = img
 	}
-	imgs.Build = imgs.resolved[b.Config.Build.Image]
 	return imgs, nil
+}
+
+// BuildImage resolves the build image, building its stack on first use.
+func (i *Images) BuildImage(ctx context.Context) (v1.Image, error) {
+	img, err := i.stacks.Resolve(ctx, i.buildRef)
+	if err != nil {
+		return nil, fmt.Errorf("build image %s: %w", i.buildRef, err)
+	}
+	return img, nil
 }
 
 // Resolve returns an image resolved up front, else looks ref up in the

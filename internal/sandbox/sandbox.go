@@ -1,5 +1,6 @@
-// Package sandbox runs buildpack processes inside the build image, through an
-// OCI runtime (runc) on its unpacked root filesystem.
+// Package sandbox runs buildpack processes inside the build image: through an
+// OCI runtime (Runc) on its unpacked root filesystem, or, when the driver
+// already runs inside the build image, directly on the current system (Direct).
 package sandbox
 
 import (
@@ -21,7 +22,8 @@ type Process struct {
 	Env  []string // "NAME=VALUE"
 	Dir  string   // working directory inside the sandbox
 	// Home, when set, is mounted as a private, empty tmpfs owned by UID:GID
-	// (tools write caches under $HOME).
+	// (tools write caches under $HOME). Direct, which cannot mount, gives a
+	// fresh private directory instead and points HOME at it.
 	Home   string
 	UID    int
 	GID    int

@@ -186,6 +186,29 @@ func TestRepositoryStacks(t *testing.T) {
 	}
 }
 
+// The build image has the CNB directories, owned by its user, so a platform
+// running inside it as that user can build in place (pack's builder images
+// have them too).
+func TestBuildStackCNBDirs(t *testing.T) {
+	d, err := Load("../../stacks/build.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := map[string]Dir{}
+	for _, dir := range d.Dirs {
+		dirs[dir.Path] = dir
+	}
+	for _, p := range []string{"workspace", "layers", "platform", "platform/env", "platform/bindings"} {
+		dir, ok := dirs[p]
+		switch {
+		case !ok:
+			t.Errorf("stacks/build.toml has no [[dirs]] %s", p)
+		case dir.UID != d.User.UID || dir.GID != d.User.GID || dir.mode != 0o755:
+			t.Errorf("/%s is %o %d:%d, want 755 owned by the CNB user %d:%d", p, dir.mode, dir.UID, dir.GID, d.User.UID, d.User.GID)
+		}
+	}
+}
+
 func TestMatchAny(t *testing.T) {
 	tests := []struct {
 		globs []string

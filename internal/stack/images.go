@@ -77,7 +77,7 @@ func (i *Images) definition(ref string) (*Definition, error) {
 		return nil, err
 	}
 	for _, d := range defs {
-		if sameRef(d.Ref(), ref) {
+		if SameRef(d.Ref(), ref) {
 			return d, nil
 		}
 	}
@@ -103,7 +103,9 @@ func (i *Images) stackImage(ctx context.Context, def *Definition) (v1.Image, err
 	return i.Store.Get(def.Ref())
 }
 
-func sameRef(a, b string) bool {
+// SameRef reports whether two references name the same image
+// ("distill/run:base" and its fully qualified form).
+func SameRef(a, b string) bool {
 	na, errA := normalize(a)
 	nb, errB := normalize(b)
 	return errA == nil && errB == nil && na == nb
