@@ -83,12 +83,12 @@ func TestUnpack(t *testing.T) {
 		{
 			name:    "dotdot entry refused",
 			layers:  [][]entry{{file("../escape", "x")}},
-			wantErr: "escapes the root",
+			wantErr: "entry \"../escape\": name climbs with \"..\": leads outside the destination",
 		},
 		{
 			name:    "hardlink out refused",
 			layers:  [][]entry{{hardlink("passwd", "../../etc/passwd")}},
-			wantErr: "outside the root",
+			wantErr: "entry \"passwd\": hard link to \"../../etc/passwd\"",
 		},
 		{
 			name: "device nodes skipped",
@@ -182,5 +182,65 @@ func TestUnpackMetadataAndReuse(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "other")); err == nil {
 		t.Error("Unpack into an existing dir changed it")
+	}
+}
+
+// TestUnpackHostileLayers feeds crafted layers that aim at a sentinel
+// directory beside the rootfs: each lands inside the rootfs or is refused,
+// and the sentinel never changes.
+func TestUnpackHostileLayers(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		layers  func(sentinel string) [][]entry
+		wantErr string
+	}{
+		{"absolute symlink to the sentinel, then a file through it", func(s string) [][]entry {
+			return [][]entry{{symlink("evil", s)}, {file("evil/keep", "overwritten"), file("evil/new", "x")}}
+		}, ""},
+		{"relative symlink out, then a file through it", func(string) [][]entry {
+			return [][]entry{{dir("a/"), symlink("a/up", "../../sentinel")}, {file("a/up/keep", "overwritten")}}
+		}, ""},
+		{"a file replacing an escaping symlink", func(string) [][]entry {
+			return [][]entry{{symlink("f", "../sentinel/keep")}, {file("f", "overwritten")}}
+		}, ""},
+		{"whiteout through an escaping symlink", func(s string) [][]entry {
+			return [][]entry{{symlink("w", s)}, {file("w/.wh.keep", "")}}
+		}, ""},
+		{"opaque whiteout through an escaping symlink", func(s string) [][]entry {
+			return [][]entry{{symlink("w", s)}, {file("w/.wh..wh..opq", "")}}
+		}, ""},
+		{"hard link to the sentinel", func(s string) [][]entry {
+			return [][]entry{{hardlink("h", "../sentinel/keep")}}
+		}, `entry "h": hard link to "../sentinel/keep"`},
+		{"dotdot name", func(string) [][]entry {
+			return [][]entry{{file("x/../../sentinel/keep", "overwritten")}}
+		}, `entry "x/../../sentinel/keep"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			sentinel := filepath.Join(parent, "sentinel")
+			if err := os.MkdirAll(sentinel, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(sentinel, "keep"), []byte("k"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var layers []v1.Layer
+			for _, l := range tt.layers(sentinel) {
+				layers = append(layers, tarLayer(t, l...))
+			}
+			err := Unpack(context.Background(), imageOf(t, layers...), filepath.Join(parent, "rootfs"))
+			if tt.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), "extracting layer 0 (sha256:") || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error = %v, want the layer and %q", err, tt.wantErr)
+			}
+			entries, _ := os.ReadDir(sentinel)
+			b, _ := os.ReadFile(filepath.Join(sentinel, "keep"))
+			if len(entries) != 1 || string(b) != "k" {
+				t.Errorf("sentinel changed: %d entries, keep = %q", len(entries), b)
+			}
+		})
 	}
 }
