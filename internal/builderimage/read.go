@@ -1,19 +1,16 @@
 package builderimage
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/distill-build/distill/internal/archive"
 	"github.com/distill-build/distill/internal/builder"
 	"github.com/distill-build/distill/internal/buildpack"
 )
@@ -143,8 +140,8 @@ func extractModules(ctx context.Context, img v1.Image, bp, ex ModuleLayers, root
 				if err != nil {
 					return fmt.Errorf("layer %s: %w", info.LayerDiffID, err)
 				}
-				if err := extractCNB(ctx, l, tmp); err != nil {
-					return fmt.Errorf("layer %s: %w", info.LayerDiffID, err)
+				if err := extractCNB(ctx, info.LayerDiffID, l, tmp); err != nil {
+					return err
 				}
 			}
 		}
@@ -158,58 +155,15 @@ func extractModules(ctx context.Context, img v1.Image, bp, ex ModuleLayers, root
 	return nil
 }
 
-// extractCNB writes the regular files, directories and symlinks of layer l
-// that lie under cnb/buildpacks/ or cnb/extensions/ into dir.
-func extractCNB(ctx context.Context, l v1.Layer, dir string) error {
+// extractCNB writes the entries of layer l under cnb/buildpacks/ and
+// cnb/extensions/ into dir through archive.Extract: nothing lands outside
+// dir, and symlinks leading out of it, devices and setuid files fail the
+// extraction, naming the layer and the entry.
+func extractCNB(ctx context.Context, diffID string, l v1.Layer, dir string) error {
 	rc, err := l.Uncompressed()
 	if err != nil {
-		return err
+		return fmt.Errorf("layer %s: %w", diffID, err)
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := strings.TrimPrefix(path.Clean("/"+hdr.Name), "/")
-		if !strings.HasPrefix(name, "cnb/buildpacks/") && !strings.HasPrefix(name, "cnb/extensions/") {
-			continue
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(name))
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(dst, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(hdr.Linkname, dst); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, hdr.FileInfo().Mode().Perm()|0o444)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(f, tr); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-		}
-	}
+	return archive.Extract(ctx, "layer "+diffID, rc, dir, archive.Under("cnb/buildpacks/", "cnb/extensions/"))
 }
