@@ -1,9 +1,8 @@
 package node
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -18,6 +17,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/distill-build/distill/internal/archive"
 )
 
 // npmClient runs an npm command line: the build image's npm (Debian's, with Debian's node) to fetch
@@ -197,70 +198,12 @@ func fileSums(file string, hs ...func() hash.Hash) ([][]byte, error) {
 	return out, nil
 }
 
-// extractPackage unpacks an npm package tarball into dest, dropping the first path component
-// ("package/"). Only regular files, directories and symlinks inside dest are written.
+// extractPackage unpacks the npm package tarball at path into dest,
+// dropping the first path component ("package/"), through archive.Extract:
+// nothing lands outside dest, and symlinks leading out of it, devices and
+// setuid files fail with an error naming the tarball and the entry.
 func extractPackage(tarball, dest string) error {
-	f, err := os.Open(tarball)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", tarball, err)
-	}
-	tr := tar.NewReader(gz)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", tarball, err)
-		}
-		name := filepath.ToSlash(filepath.Clean(hdr.Name))
-		if _, rest, ok := strings.Cut(name, "/"); ok {
-			name = rest
-		} else {
-			continue
-		}
-		target := filepath.Join(dest, filepath.FromSlash(name))
-		if rel, err := filepath.Rel(dest, target); err != nil || strings.HasPrefix(rel, "..") {
-			return fmt.Errorf("%s: entry %q escapes the destination", tarball, hdr.Name)
-		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			mode := os.FileMode(0o644)
-			if hdr.Mode&0o111 != 0 {
-				mode = 0o755
-			}
-			w, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(w, tr); err != nil {
-				w.Close()
-				return err
-			}
-			if err := w.Close(); err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(hdr.Linkname, target); err != nil {
-				return err
-			}
-		}
-	}
+	return archive.ExtractFile(context.Background(), tarball, dest, archive.StripComponents(1))
 }
 
 func decodeB64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
