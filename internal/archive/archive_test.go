@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -261,6 +262,27 @@ func checkTree(t *testing.T, root string, want map[string]string) {
 			if err != nil || string(b) != arg || !fi.Mode().IsRegular() {
 				t.Errorf("%s: %q, %v; want %q", p, b, err, arg)
 			}
+		}
+	}
+}
+
+func TestWalk(t *testing.T) {
+	var got []string
+	collect := func(name string, hdr *tar.Header, body io.Reader) error {
+		got = append(got, name)
+		return nil
+	}
+	raw := tarBytes(t, dir("./"), dir("./lifecycle/"), file("./lifecycle/launcher", "l"), file("lifecycle.toml", "x"))
+	if err := Walk(context.Background(), "lc.tgz", bytes.NewReader(raw), collect); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != "lifecycle lifecycle/launcher lifecycle.toml" {
+		t.Errorf("names %q", got)
+	}
+	for _, bad := range []ent{file("lifecycle/../../etc/passwd", "x"), file("/etc/passwd", "x")} {
+		err := Walk(context.Background(), "lc.tgz", bytes.NewReader(tarBytes(t, bad)), collect)
+		if !errors.Is(err, ErrEscape) || !strings.Contains(err.Error(), `reading lc.tgz: entry "`+bad.name+`"`) {
+			t.Errorf("%s: error %v, want ErrEscape naming the archive and entry", bad.name, err)
 		}
 	}
 }

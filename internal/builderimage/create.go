@@ -117,8 +117,7 @@ func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOpt
 	// The lifecycle.
 	lct := lw.tar()
 	lct.dir("cnb", 0o755, 0, 0)
-	err = lc.walk(func(hdr *tar.Header, r io.Reader) error {
-		name := strings.TrimPrefix(path.Clean(hdr.Name), "./")
+	err = lc.walk(ctx, func(name string, hdr *tar.Header, r io.Reader) error {
 		rest, ok := strings.CutPrefix(name, "lifecycle")
 		if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
 			return nil

@@ -2,15 +2,15 @@ package builderimage
 
 import (
 	"archive/tar"
-	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path"
-	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/distill-build/distill/internal/archive"
 	"github.com/distill-build/distill/internal/buildpack"
 )
 
@@ -178,8 +178,8 @@ type Lifecycle struct {
 func ReadLifecycle(p string) (*Lifecycle, error) {
 	l := &Lifecycle{Path: p}
 	found := false
-	err := l.walk(func(hdr *tar.Header, r io.Reader) error {
-		if strings.TrimPrefix(path.Clean(hdr.Name), "./") != lifecycleDescriptorInTar {
+	err := l.walk(context.Background(), func(name string, _ *tar.Header, r io.Reader) error {
+		if name != lifecycleDescriptorInTar {
 			return nil
 		}
 		found = true
@@ -197,41 +197,16 @@ func ReadLifecycle(p string) (*Lifecycle, error) {
 	return l, nil
 }
 
-// walk calls f for every entry of the tarball.
-func (l *Lifecycle) walk(f func(*tar.Header, io.Reader) error) error {
+// walk calls f with the clean name, header and content of every entry of
+// the lifecycle tarball (gzip or not), through archive.Walk: a name with ".."
+// or an absolute one fails, naming the tarball and the entry.
+func (l *Lifecycle) walk(ctx context.Context, f func(name string, hdr *tar.Header, r io.Reader) error) error {
 	file, err := os.Open(l.Path)
 	if err != nil {
 		return err
 	}
 	defer file.Close()
-	var r io.Reader = file
-	var magic [2]byte
-	if _, err := io.ReadFull(file, magic[:]); err == nil && magic == [2]byte{0x1f, 0x8b} {
-		if _, err := file.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		gz, err := gzip.NewReader(file)
-		if err != nil {
-			return err
-		}
-		defer gz.Close()
-		r = gz
-	} else if _, err := file.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := f(hdr, tr); err != nil {
-			return err
-		}
-	}
+	return archive.Walk(ctx, l.Path, file, f)
 }
 
 // Metadata is the lifecycle section of the builder metadata label.
