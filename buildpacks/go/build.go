@@ -16,6 +16,10 @@ import (
 	"github.com/paketo-buildpacks/libpak/v2/log"
 )
 
+// metaAppBuildKey is the go-cache layer's record of the key (buildKey) of
+// the binaries in the app layer.
+const metaAppBuildKey = "app-build-sha256"
+
 // Layer names.
 const (
 	LayerGo      = "go"       // downloaded toolchain: build + cache
@@ -85,9 +89,12 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if err := os.MkdirAll(cacheLayer.Path, 0o755); err != nil {
 		return result, err
 	}
+	// The key of the last build's binaries lives here, in a layer that is
+	// cached but never exported, so the image's labels do not depend on
+	// workspace files the build ignores.
+	lastKey, _ := cacheLayer.Metadata[metaAppBuildKey].(string)
 	cacheLayer.LayerTypes = libcnb.LayerTypes{Cache: true}
 	cacheLayer.Metadata = map[string]interface{}{"purpose": "GOCACHE"}
-	result.Layers = append(result.Layers, cacheLayer)
 
 	// Modules.
 	b.Logger.Header("Go modules")
@@ -132,7 +139,8 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		return result, err
 	}
 	binaries, pkgs := targetOutputs(binDir, targets)
-	if appLayer.Metadata["build-sha256"] == key && allExist(binaries) {
+	reused := lastKey == key && allExist(binaries)
+	if reused {
 		b.Logger.Body("Reusing the binaries of the last build: source, Go version, flags and environment unchanged")
 	} else {
 		if appLayer, err = appLayer.Reset(); err != nil {
@@ -144,7 +152,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	}
 	// Launch, and cached so that an unchanged app is not built again.
 	appLayer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
-	appLayer.Metadata = map[string]interface{}{"go-version": tool.Version.String(), "targets": pkgs, "build-sha256": key}
+	appLayer.Metadata = map[string]interface{}{"go-version": tool.Version.String(), "targets": pkgs}
+	cacheLayer.Metadata[metaAppBuildKey] = key
+	result.Layers = append(result.Layers, cacheLayer)
 	if err := writeSBOM(appLayer.SBOMPath(libcnb.CycloneDXJSON), binaries); err != nil {
 		return result, err
 	}
@@ -177,7 +187,11 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		b.Logger.Body("Removed the source from the app directory (set BP_KEEP_FILES to keep files)")
 	}
 
-	b.Logger.Bodyf("Built %d binary(ies) with Go %s in %.1fs", len(binaries), tool.Version, time.Since(start).Seconds())
+	verb := "Built"
+	if reused {
+		verb = "Reused"
+	}
+	b.Logger.Bodyf("%s %d binary(ies) with Go %s in %.1fs", verb, len(binaries), tool.Version, time.Since(start).Seconds())
 	return result, nil
 }
 

@@ -80,6 +80,8 @@ func buildOutputs(ctx context.Context, app, tag string, o outputFlags) (outputs,
 		out := outputs{targets: targets, daemon: len(o.daemonTags) > 0}
 		if out.daemon {
 			out.run = o.daemonTags[0]
+		} else {
+			out.run = runnableLayout(targets)
 		}
 		return out, nil
 	}
@@ -110,6 +112,19 @@ func localName(tag string) string {
 		return tag
 	}
 	return "localhost/" + tag
+}
+
+// runnableLayout is "oci:<absolute dir>" of the first OCI layout target,
+// which podman runs as it is, or "".
+func runnableLayout(targets []image.Target) string {
+	for _, t := range targets {
+		if p, ok := t.(interface{ Path() string }); ok && strings.HasPrefix(t.String(), "oci:") {
+			if abs, err := filepath.Abs(p.Path()); err == nil {
+				return "oci:" + abs
+			}
+		}
+	}
+	return ""
 }
 
 var notInName = regexp.MustCompile(`[^a-z0-9._-]+`)
