@@ -221,8 +221,8 @@ func TestPythonBadInput(t *testing.T) {
 			[]string{".python-version asks for Python \"3.11\"", "CPython 3.13"}},
 		{"requires-python the builder lacks", map[string]string{"pyproject.toml": "[project]\nname = \"x\"\nversion = \"1\"\nrequires-python = \"<3.13\"\n", "main.py": ""},
 			[]string{"requires-python asks for Python \"<3.13\"", "CPython 3.13"}},
-		{"shell syntax in Procfile", map[string]string{"Procfile": "web: python a.py && python b.py\n", "a.py": ""},
-			[]string{"needs a shell", "&&"}},
+		{"shell syntax in Procfile", map[string]string{"Procfile": "web: python a.py | tee log\n", "a.py": ""},
+			[]string{"cannot run without a shell", "pipes (|) need a shell"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
