@@ -36,6 +36,8 @@ func TestDetect(t *testing.T) {
 	}{
 		{"requirements.txt", map[string]string{"requirements.txt": "flask\n"}, true},
 		{"pyproject.toml", map[string]string{"pyproject.toml": "[project]\nname='x'\n"}, true},
+		{"Procfile running python in a subdirectory", map[string]string{"Procfile": "web: cd srv && python server.py\n", "srv/server.py": ""}, true},
+		{"Procfile running node", map[string]string{"Procfile": "web: node server.js\n", "srv/server.py": ""}, false},
 		{"poetry.lock", map[string]string{"poetry.lock": ""}, true},
 		{"uv.lock", map[string]string{"uv.lock": ""}, true},
 		{".python-version", map[string]string{".python-version": "3.13\n"}, true},
