@@ -221,8 +221,8 @@ func TestPythonBadInput(t *testing.T) {
 			[]string{".python-version asks for Python \"3.11\"", "CPython 3.13"}},
 		{"requires-python the builder lacks", map[string]string{"pyproject.toml": "[project]\nname = \"x\"\nversion = \"1\"\nrequires-python = \"<3.13\"\n", "main.py": ""},
 			[]string{"requires-python asks for Python \"<3.13\"", "CPython 3.13"}},
-		{"shell syntax in Procfile", map[string]string{"Procfile": "web: python a.py && python b.py\n", "a.py": ""},
-			[]string{"needs a shell", "&&"}},
+		{"shell syntax in Procfile", map[string]string{"Procfile": "web: python a.py | tee log\n", "a.py": ""},
+			[]string{"cannot run without a shell", "pipes (|) need a shell"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -244,6 +244,52 @@ func TestPythonBadInput(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(out, "index.json")); err == nil {
 				t.Errorf("an image was written")
+			}
+		})
+	}
+}
+
+// pythonFlaskBudget is the issue's ceiling for a Flask image (compressed).
+const pythonFlaskBudget = 20_000_000
+
+// TestPythonShapes builds the app shapes of issue 13 (items 13 and 14): a Poetry app that is not
+// a package (its locked dependencies installed, the root not, with poetry install's warning),
+// a Procfile in the shared process-command grammar, and the shared Poetry case when it is on
+// this machine; each runs in podman and answers over HTTP.
+func TestPythonShapes(t *testing.T) {
+	harness.RequireTools(t)
+	idx := pythonIndex(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	apps := []struct {
+		name, dir, want string
+		log             []string
+	}{
+		{"poetry-nonpackage", "integration/testdata/python/poetry-nonpackage", "inventory: 2 items tracked",
+			[]string{"the current project could not be installed", "gunicorn --bind :$PORT wsgi:app"}},
+		{"procfile-grammar", "integration/testdata/python/procfile-grammar", "hello from one grammar; MODE=prod; cwd=srv; args=--port ",
+			[]string{"through distill_exec.py, no shell"}},
+	}
+	for _, a := range apps {
+		t.Run(a.name, func(t *testing.T) {
+			app := copyApp(t, a.dir)
+			out := filepath.Join(t.TempDir(), "image")
+			b := pyBuild(t, idx, app, out, cache).must(t)
+			for _, l := range a.log {
+				if !strings.Contains(b.stdout+b.stderr, l) {
+					t.Errorf("the build log lacks %q:\n%s", l, b.stdout)
+				}
+			}
+			status, body := harness.Run(t, harness.LoadOCI(t, out)).WaitHTTP(t, "/")
+			if status != 200 || !strings.Contains(body, a.want) {
+				t.Fatalf("GET / = %d %q, want %q", status, body, a.want)
+			}
+			for _, p := range idx.Requests() {
+				if strings.Contains(p, "poetry") || strings.Contains(p, "pytest") {
+					t.Errorf("the build asked the index for %s", p)
+				}
+			}
+			if c := b.report.Total.Compressed; c > pythonFlaskBudget {
+				t.Errorf("compressed size %.1f MB > %.1f MB", float64(c)/1e6, float64(pythonFlaskBudget)/1e6)
 			}
 		})
 	}

@@ -177,7 +177,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	}
 	for i, p := range procs {
 		def := p.Type == "web" || (!hasWeb && i == 0)
-		b.Logger.Bodyf("%s: %s (%s)", p.Type, shellJoin(p.Command), p.Why)
+		b.Logger.Bodyf("%s: %s (%s)", p.Type, p.shown(), p.Why)
 		result.Processes = append(result.Processes, libcnb.Process{Type: p.Type, Command: p.Command, Default: def})
 	}
 	b.Logger.Bodyf("Built with CPython %s in %.1fs", py.Version, time.Since(start).Seconds())
@@ -195,7 +195,9 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 		kept = append(kept, k)
 	}
 	sort.Strings(kept)
-	want := map[string]interface{}{"version": py.Version.String(), "fingerprint": fp, "layout": layoutVersion, "keep": strings.Join(kept, ":")}
+	runner := sha256.Sum256([]byte(execScript))
+	want := map[string]interface{}{"version": py.Version.String(), "fingerprint": fp, "layout": layoutVersion, "keep": strings.Join(kept, ":"),
+		"exec-script-sha256": hex.EncodeToString(runner[:])}
 	layer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
 	layer.LaunchEnvironment.Default("PYTHONUNBUFFERED", "1")
 	if sameMetadata(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "python"+py.MajorMinor)) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
@@ -22,6 +23,9 @@ var projectFiles = []string{
 
 // entryScripts are Python entry points that make an app a Python app without any project file.
 var entryScripts = []string{"main.py", "app.py"}
+
+// procfilePythonRE matches a Procfile command that runs python or a *.py file.
+var procfilePythonRE = regexp.MustCompile(`(?m)^[A-Za-z0-9_-]+:.*(\bpython[0-9.]*\s|\.py\b)`)
 
 // Detector passes for a Python project file at the app root, an entry script (main.py, app.py),
 // or a Procfile next to a *.py file.
@@ -73,6 +77,13 @@ func detectReason(appDir string) (string, error) {
 	}
 	if len(py) > 0 {
 		return "Procfile and " + filepath.Base(py[0]), nil
+	}
+	data, err := readOptional(filepath.Join(appDir, "Procfile"))
+	if err != nil {
+		return "", err
+	}
+	if procfilePythonRE.Match(data) {
+		return "a Procfile that runs python", nil
 	}
 	return "", nil
 }

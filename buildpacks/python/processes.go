@@ -3,103 +3,159 @@ package python
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/distill-build/distill/internal/command"
 )
 
-// execScript is the process wrapper: the run image has no shell, so a command that uses
-// environment variables ($PORT) runs as `python -I -S distill_exec.py '<command>'`, which expands
-// $VAR, ${VAR}, ${VAR:-default} and ${VAR-default} with shell quoting rules (no field splitting
-// of expansions, no globbing), sets PORT=8080 when it is unset, and execs the command.
-// `python`, `python3` and `python3.X` run the interpreter that runs the wrapper (the venv's).
-const execScript = `"""distill exec: run a Procfile-style command without a shell (see the distill/python buildpack)."""
+// execScript is the process runner: the run image has no shell, so a command that needs more
+// than one plain program (see internal/command) is parsed at build time into a JSON plan and
+// runs as `python -I -S distill_exec.py '<plan>'`. It expands words as command.Word.Expand does,
+// sets PORT=8080 when it is unset, runs the builtins and the commands in order (&&, ||, ;), and
+// execs the last one (or any after `exec`) so the server gets signals directly.
+// `python`, `python3` and `python3.X` run the interpreter that runs the runner (the venv's).
+const execScript = `"""distill exec: run a parsed process command without a shell (see the distill/python buildpack)."""
+import json
 import os
+import signal
 import sys
 
-
-def _var(s, i):
-    if s.startswith("${", i):
-        j = s.index("}", i)
-        body = s[i + 2:j]
-        for sep in (":-", "-"):
-            name, found, default = body.partition(sep)
-            if found:
-                val = os.environ.get(name)
-                if val is None or (sep == ":-" and val == ""):
-                    val = default
-                return val, j + 1
-        return os.environ.get(body, ""), j + 1
-    j = i + 1
-    while j < len(s) and (s[j].isalnum() or s[j] == "_"):
-        j += 1
-    if j == i + 1:
-        return "$", j
-    return os.environ.get(s[i + 1:j], ""), j
+_child = [0]
 
 
-def words(s):
-    out, cur, have, i = [], [], False, 0
-    while i < len(s):
-        c = s[i]
-        if c in " \t\r\n":
-            if have:
-                out.append("".join(cur))
-                cur, have = [], False
-            i += 1
+def expand(word, env):
+    """The word's value and whether it is an argument (command.Word.Expand)."""
+    out = []
+    for p in word.get("parts", []):
+        name = p.get("var")
+        if not name:
+            out.append(p.get("text", ""))
             continue
-        have = True
-        if c == "'":
-            j = s.index("'", i + 1)
-            cur.append(s[i + 1:j])
-            i = j + 1
-        elif c == '"':
-            i += 1
-            while s[i] != '"':
-                if s[i] == "\\" and s[i + 1] in '"\\$':
-                    cur.append(s[i + 1])
-                    i += 2
-                elif s[i] == "$":
-                    v, i = _var(s, i)
-                    cur.append(v)
-                else:
-                    cur.append(s[i])
-                    i += 1
-            i += 1
-        elif c == "\\" and i + 1 < len(s):
-            cur.append(s[i + 1])
-            i += 2
-        elif c == "$":
-            v, i = _var(s, i)
-            cur.append(v)
+        val = env.get(name)
+        d = p.get("default")
+        if d is not None and (val is None or (p.get("ifEmpty") and val == "")):
+            val = expand(d, env)[0]
+        out.append(val or "")
+    s = "".join(out)
+    return s, bool(s) or bool(word.get("quoted"))
+
+
+def program(argv):
+    if argv[0] in ("python", "python3", "python%d.%d" % sys.version_info[:2]):
+        return [sys.executable] + argv[1:]
+    return argv
+
+
+def fail(argv, e):
+    if isinstance(e, FileNotFoundError):
+        sys.stderr.write("distill exec: %s: command not found\n" % argv[0])
+        return 127
+    sys.stderr.write("distill exec: %s: %s\n" % (argv[0], e.strerror))
+    return 126
+
+
+def spawn(argv, env, cwd):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.chdir(cwd)
+            os.execvpe(argv[0], argv, env)
+        except OSError as e:
+            os._exit(fail(argv, e))
+    _child[0] = pid
+    _, st = os.waitpid(pid, 0)
+    _child[0] = 0
+    code = os.waitstatus_to_exitcode(st)
+    return code if code >= 0 else 128 - code
+
+
+def forward(sig, _frame):
+    if _child[0]:
+        os.kill(_child[0], sig)
+    else:
+        sys.exit(128 + sig)
+
+
+def builtin(argv, env, state):
+    """Runs a builtin; False when argv is not one."""
+    name, args = argv[0], argv[1:]
+    if name == "echo":
+        nl = "\n"
+        if args[:1] == ["-n"]:
+            nl, args = "", args[1:]
+        sys.stdout.write(" ".join(args) + nl)
+        sys.stdout.flush()
+        state["status"] = 0
+    elif name in ("true", ":"):
+        state["status"] = 0
+    elif name == "false":
+        state["status"] = 1
+    elif name == "cd":
+        target = os.path.join(state["cwd"], args[0] if args else env.get("HOME", "/"))
+        if os.path.isdir(target):
+            state["cwd"], state["status"] = os.path.normpath(target), 0
         else:
-            cur.append(c)
-            i += 1
-    if have:
-        out.append("".join(cur))
-    return out
+            sys.stderr.write("cd: %s: not a directory\n" % target)
+            state["status"] = 1
+    elif name == "export":
+        for a in args:
+            k, eq, v = a.partition("=")
+            if eq and k:
+                state["env"][k] = v
+        state["status"] = 0
+    elif name == "exit":
+        sys.exit(int(args[0]) & 255 if args else state["status"])
+    else:
+        return False
+    return True
+
+
+def run(plan):
+    state = {"env": dict(os.environ), "cwd": os.getcwd(), "status": 0}
+    state["env"].setdefault("PORT", "8080")
+    cmds = plan["commands"]
+    for i, c in enumerate(cmds):
+        op, st = c.get("op", ""), state["status"]
+        if (op == "&&" and st != 0) or (op == "||" and st == 0):
+            continue
+        env = state["env"]
+        cmd_env = dict(env)
+        for a in c.get("env", []):
+            cmd_env[a["name"]] = expand(a["value"], env)[0]
+        argv = [v for v, keep in (expand(w, env) for w in c.get("args", [])) if keep]
+        last = i == len(cmds) - 1
+        if argv[:1] == ["exec"]:
+            argv, last = argv[1:], True
+        if not argv:
+            state["env"], state["status"] = cmd_env, 0
+            continue
+        if builtin(argv, cmd_env if argv[0] == "export" else env, state):
+            if argv[0] == "export":
+                state["env"].update((a["name"], cmd_env[a["name"]]) for a in c.get("env", []))
+            continue
+        argv = program(argv)
+        if last:
+            try:
+                os.chdir(state["cwd"])
+                os.execvpe(argv[0], argv, cmd_env)
+            except OSError as e:
+                sys.exit(fail(argv, e))
+        state["status"] = spawn(argv, cmd_env, state["cwd"])
+    sys.exit(state["status"])
 
 
 def main():
-    os.environ.setdefault("PORT", "8080")
     if len(sys.argv) != 2:
-        sys.exit("usage: distill_exec.py '<command>'")
-    argv = words(sys.argv[1])
-    while argv and "=" in argv[0] and argv[0].split("=", 1)[0].isidentifier():
-        k, v = argv.pop(0).split("=", 1)
-        os.environ[k] = v
-    if not argv:
-        sys.exit("distill exec: empty command")
-    if argv[0] in ("python", "python3", "python%d.%d" % sys.version_info[:2]):
-        argv[0] = sys.executable
-    try:
-        os.execvp(argv[0], argv)
-    except OSError as e:
-        sys.stderr.write("distill exec: %s: %s\n" % (argv[0], e.strerror))
-        sys.exit(127)
+        sys.exit("usage: distill_exec.py '<plan>'")
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, forward)
+    run(json.loads(sys.argv[1]))
 
 
 if __name__ == "__main__":
@@ -137,92 +193,13 @@ func readProcfile(appDir string) ([]procfileEntry, error) {
 		}
 		seen[m[1]] = true
 		cmd := strings.TrimSpace(m[2])
-		if op := shellOperator(cmd); op != "" {
-			return nil, fmt.Errorf("%s:%d: the %s process uses %q, which needs a shell; the run image has none. "+
-				"Run one program per process (environment variables like $PORT are expanded)", p, n, m[1], op)
+		if _, err := command.Parse(cmd); err != nil {
+			return nil, fmt.Errorf("%s:%d: the %s process %q cannot run without a shell (the run image has none): %w. "+
+				"Supported: %s", p, n, m[1], cmd, err, command.Supported)
 		}
 		entries = append(entries, procfileEntry{Type: m[1], Command: cmd})
 	}
 	return entries, sc.Err()
-}
-
-// shellOperator returns the first unquoted shell operator in cmd ("&&", "|", ";", ">", "<",
-// "`", "$(", "*"), or "".
-func shellOperator(cmd string) string {
-	inSingle, inDouble := false, false
-	for i := 0; i < len(cmd); i++ {
-		c := cmd[i]
-		switch {
-		case c == '\\' && !inSingle:
-			i++
-		case c == '\'' && !inDouble:
-			inSingle = !inSingle
-		case c == '"' && !inSingle:
-			inDouble = !inDouble
-		case inSingle:
-		case c == '`':
-			return "`"
-		case c == '$' && i+1 < len(cmd) && cmd[i+1] == '(':
-			return "$("
-		case inDouble:
-		case c == '&' || c == '|':
-			if i+1 < len(cmd) && cmd[i+1] == c {
-				return string([]byte{c, c})
-			}
-			return string(c)
-		case c == ';' || c == '>' || c == '<':
-			return string(c)
-		}
-	}
-	return ""
-}
-
-// splitWords splits a command without variables into words, honouring quotes and backslashes.
-func splitWords(s string) []string {
-	var out []string
-	var cur strings.Builder
-	have, inSingle, inDouble := false, false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case inSingle:
-			if c == '\'' {
-				inSingle = false
-			} else {
-				cur.WriteByte(c)
-			}
-		case inDouble:
-			if c == '"' {
-				inDouble = false
-			} else if c == '\\' && i+1 < len(s) && strings.IndexByte(`"\$`, s[i+1]) >= 0 {
-				i++
-				cur.WriteByte(s[i])
-			} else {
-				cur.WriteByte(c)
-			}
-		case c == ' ' || c == '\t':
-			if have {
-				out = append(out, cur.String())
-				cur.Reset()
-				have = false
-			}
-		case c == '\'':
-			inSingle, have = true, true
-		case c == '"':
-			inDouble, have = true, true
-		case c == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			have = true
-		default:
-			cur.WriteByte(c)
-			have = true
-		}
-	}
-	if have {
-		out = append(out, cur.String())
-	}
-	return out
 }
 
 // appObject is a WSGI or ASGI application object found in the app's source.
@@ -261,7 +238,24 @@ func findAppObject(appDir string) (appObject, bool, error) {
 type process struct {
 	Type    string
 	Command []string
+	Line    string // the command line as written, when Command runs it through the runner
 	Why     string
+}
+
+// shown is how the log shows the process: the line as written, else the argv.
+func (p process) shown() string {
+	if p.Line != "" {
+		return p.Line + " (through distill_exec.py, no shell)"
+	}
+	return shellJoin(p.Command)
+}
+
+// viaRunner records line on p when its command goes through the runner.
+func (p process) viaRunner(e processEnv, line string) process {
+	if len(p.Command) > 3 && p.Command[3] == e.ExecScript {
+		p.Line = line
+	}
+	return p
 }
 
 // processEnv locates the programs processes use.
@@ -281,15 +275,23 @@ func (e processEnv) installed(name string) string {
 	return ""
 }
 
-// command turns a command line into argv: through the wrapper when it uses variables, else
-// split directly with the program resolved to an absolute path when the buildpack installed it.
-func (e processEnv) command(line string) []string {
-	if strings.Contains(line, "$") {
-		return []string{e.Python, "-I", "-S", e.ExecScript, line}
+// command turns a command line into argv: one plain program runs directly, resolved to an
+// absolute path when the buildpack installed it; anything else (variables, VAR=x prefixes,
+// lists, builtins) runs through the runner with the plan internal/command parsed.
+func (e processEnv) command(line string) ([]string, error) {
+	s, err := command.Parse(line)
+	if err != nil {
+		return nil, err
 	}
-	argv := splitWords(line)
+	argv, plain := s.Argv()
+	if !plain {
+		plan, err := json.Marshal(s)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the plan of %q: %w", line, err)
+		}
+		return []string{e.Python, "-I", "-S", e.ExecScript, string(plan)}, nil
+	}
 	switch {
-	case len(argv) == 0:
 	case argv[0] == "python" || argv[0] == "python3" || strings.HasPrefix(argv[0], "python3."):
 		argv[0] = e.Python
 	case !strings.Contains(argv[0], "/"):
@@ -297,7 +299,7 @@ func (e processEnv) command(line string) []string {
 			argv[0] = p
 		}
 	}
-	return argv
+	return argv, nil
 }
 
 // decideProcesses: the Procfile; else gunicorn for a WSGI app / uvicorn for an ASGI app when
@@ -310,7 +312,11 @@ func decideProcesses(appDir string, env processEnv, scripts []string) ([]process
 	if len(entries) > 0 {
 		var ps []process
 		for _, e := range entries {
-			ps = append(ps, process{Type: e.Type, Command: env.command(e.Command), Why: "Procfile"})
+			argv, err := env.command(e.Command)
+			if err != nil {
+				return nil, fmt.Errorf("%s: the %s process: %w", filepath.Join(appDir, "Procfile"), e.Type, err)
+			}
+			ps = append(ps, process{Type: e.Type, Command: argv, Why: "Procfile"}.viaRunner(env, e.Command))
 		}
 		return ps, nil
 	}
@@ -319,13 +325,18 @@ func decideProcesses(appDir string, env processEnv, scripts []string) ([]process
 		return nil, err
 	}
 	if found {
-		if obj.ASGI && env.installed("uvicorn") != "" {
-			return []process{{Type: "web", Command: env.command("uvicorn --host 0.0.0.0 --port $PORT " + obj.String()),
-				Why: "ASGI app " + obj.String() + " and uvicorn installed"}}, nil
+		line, server := "gunicorn --bind :$PORT "+obj.String(), "gunicorn"
+		if obj.ASGI {
+			line, server = "uvicorn --host 0.0.0.0 --port $PORT "+obj.String(), "uvicorn"
 		}
-		if !obj.ASGI && env.installed("gunicorn") != "" {
-			return []process{{Type: "web", Command: env.command("gunicorn --bind :$PORT " + obj.String()),
-				Why: "WSGI app " + obj.String() + " and gunicorn installed"}}, nil
+		if env.installed(server) != "" {
+			argv, err := env.command(line)
+			if err != nil {
+				return nil, fmt.Errorf("the %s command %q: %w", server, line, err)
+			}
+			kind := map[bool]string{true: "ASGI", false: "WSGI"}[obj.ASGI]
+			p := process{Type: "web", Command: argv, Why: kind + " app " + obj.String() + " and " + server + " installed"}
+			return []process{p.viaRunner(env, line)}, nil
 		}
 	}
 	var present []string

@@ -2,6 +2,7 @@ package python
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/buildpacks/libcnb/v2"
+	"github.com/distill-build/distill/internal/command"
 	"github.com/paketo-buildpacks/libpak/v2/log"
 )
 
@@ -34,6 +36,8 @@ func TestDetect(t *testing.T) {
 	}{
 		{"requirements.txt", map[string]string{"requirements.txt": "flask\n"}, true},
 		{"pyproject.toml", map[string]string{"pyproject.toml": "[project]\nname='x'\n"}, true},
+		{"Procfile running python in a subdirectory", map[string]string{"Procfile": "web: cd srv && python server.py\n", "srv/server.py": ""}, true},
+		{"Procfile running node", map[string]string{"Procfile": "web: node server.js\n", "srv/server.py": ""}, false},
 		{"poetry.lock", map[string]string{"poetry.lock": ""}, true},
 		{"uv.lock", map[string]string{"uv.lock": ""}, true},
 		{".python-version", map[string]string{".python-version": "3.13\n"}, true},
@@ -165,17 +169,22 @@ func TestRequirementsTxtIncludesAndLocalPaths(t *testing.T) {
 	}
 }
 
+// TestProcfile: plain commands run directly, the rest through the runner with a JSON plan;
+// what needs a shell fails the build with the grammar's message, naming the file and line.
 func TestProcfile(t *testing.T) {
+	runner := "/v/bin/python -I -S /x.py "
 	tests := []struct {
 		procfile string
-		want     [][]string
+		want     []string
 		err      string
 	}{
-		{"web: gunicorn --bind :$PORT main:app\n", [][]string{{"/v/bin/python", "-I", "-S", "/x.py", "gunicorn --bind :$PORT main:app"}}, ""},
-		{"# comment\nweb: python server.py\nworker: celery -A 'tasks app' worker\n", [][]string{{"/v/bin/python", "server.py"}, {"celery", "-A", "tasks app", "worker"}}, ""},
-		{"web: python a.py | tee log\n", nil, `uses "|"`},
-		{"web: echo 'a && b'\n", [][]string{{"echo", "a && b"}}, ""},
-		{"web: run > out\n", nil, `">"`},
+		{"web: gunicorn --bind :$PORT main:app\n", []string{runner + `{"commands":[{"args":[{"parts":[{"text":"gunicorn"}]},{"parts":[{"text":"--bind"}]},{"parts":[{"text":":"},{"var":"PORT"}]},{"parts":[{"text":"main:app"}]}]}]}`}, ""},
+		{"# comment\nweb: python server.py\nworker: celery -A 'tasks app' worker\n", []string{"/v/bin/python server.py", "celery -A tasks app worker"}, ""},
+		{"web: python migrate.py; python server.py\n", []string{runner + `{"commands":[{"args":[{"parts":[{"text":"python"}]},{"parts":[{"text":"migrate.py"}]}]},{"op":";","args":[{"parts":[{"text":"python"}]},{"parts":[{"text":"server.py"}]}]}]}`}, ""},
+		{"web: echo 'a && b'\n", []string{runner + `{"commands":[{"args":[{"parts":[{"text":"echo"}]},{"parts":[{"text":"a \u0026\u0026 b"}],"quoted":true}]}]}`}, ""},
+		{"web: python a.py | tee log\n", nil, `Procfile:1: the web process "python a.py | tee log" cannot run without a shell (the run image has none): pipes (|) need a shell`},
+		{"web: run > out\n", nil, "redirections (< >) need a shell"},
+		{"web: rm *.pyc && serve\n", nil, "glob patterns (*) need a shell"},
 		{"web x\n", nil, "is not a `type: command` line"},
 		{"web: a\nweb: b\n", nil, "defined twice"},
 	}
@@ -193,9 +202,9 @@ func TestProcfile(t *testing.T) {
 			t.Errorf("%q: %v", tt.procfile, err)
 			continue
 		}
-		var got [][]string
+		var got []string
 		for _, p := range ps {
-			got = append(got, p.Command)
+			got = append(got, strings.Join(p.Command, " "))
 		}
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%q: got %q, want %q", tt.procfile, got, tt.want)
@@ -240,46 +249,66 @@ func TestDecideProcesses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := strings.Join(ps[0].Command, " ")
-			if !strings.HasSuffix(got, tt.want) || ps[0].Type != "web" {
+			got := ps[0].shown()
+			if !strings.Contains(got, tt.want) || ps[0].Type != "web" {
 				t.Errorf("got %s %q, want ...%q", ps[0].Type, got, tt.want)
 			}
 		})
 	}
 }
 
-// TestExecScript runs the process wrapper with the host's python3 (any 3.x): variables are
-// expanded with shell quoting rules, PORT defaults to 8080, python means the running interpreter.
+// TestExecScript runs the runner with the host's python3 (any 3.x) on plans internal/command
+// parsed: expansion as command.Word.Expand, PORT defaults to 8080, lists and builtins, python
+// means the running interpreter, a missing program exits 127.
 func TestExecScript(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("no python3")
 	}
-	script := filepath.Join(t.TempDir(), "distill_exec.py")
+	dir := t.TempDir()
+	script := filepath.Join(dir, "distill_exec.py")
 	if err := os.WriteFile(script, []byte(execScript), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	printArgs := `python -c 'import sys, os; print(sys.argv[1:], os.environ.get("GREETING"))'`
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	printArgs := `python -c 'import sys, os; print(sys.argv[1:], os.environ.get("GREETING"), os.path.basename(os.getcwd()))'`
 	tests := []struct {
 		cmd  string
 		env  []string
 		want string
+		code int
 	}{
-		{printArgs + ` --bind :$PORT`, nil, "['--bind', ':8080'] None"},
-		{printArgs + ` --bind :$PORT`, []string{"PORT=9000"}, "['--bind', ':9000'] None"},
-		{printArgs + ` "${NAME:-anon} x" '$PORT' ${MISSING-d}`, []string{"NAME="}, "['anon x', '$PORT', 'd'] None"},
-		{"GREETING=hi " + printArgs + ` a\ b`, nil, "['a b'] hi"},
+		{printArgs + ` --bind :$PORT`, nil, "['--bind', ':8080'] None " + filepath.Base(dir), 0},
+		{printArgs + ` --bind :$PORT`, []string{"PORT=9000"}, "['--bind', ':9000'] None " + filepath.Base(dir), 0},
+		{printArgs + ` "${NAME:-anon} x" '$PORT' ${MISSING-d} $MISSING "$MISSING"`, []string{"NAME="}, "['anon x', '$PORT', 'd', ''] None " + filepath.Base(dir), 0},
+		{"GREETING=hi " + printArgs + ` a\ b`, nil, "['a b'] hi " + filepath.Base(dir), 0},
+		{"echo one; echo -n two && echo ' three' || echo never", nil, "one\ntwo three", 0},
+		{"false || echo recovered; false && echo never", nil, "recovered", 1},
+		{"cd sub && export GREETING=yo && exec " + printArgs, nil, "[] yo sub", 0},
+		{"G=1; echo $G; exit 3", nil, "1", 3},
+		{"no-such-program-xyz; echo after", nil, "distill exec: no-such-program-xyz: command not found\nafter", 0},
+		{"no-such-program-xyz", nil, "distill exec: no-such-program-xyz: command not found", 127},
 	}
 	for _, tt := range tests {
-		cmd := exec.Command(py, "-I", "-S", script, tt.cmd)
+		s, err := command.Parse(tt.cmd)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.cmd, err)
+		}
+		plan, _ := json.Marshal(s)
+		cmd := exec.Command(py, "-I", "-S", script, string(plan))
+		cmd.Dir = dir
 		cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, tt.env...)
 		out, err := cmd.CombinedOutput()
-		if err != nil || strings.TrimSpace(string(out)) != tt.want {
-			t.Errorf("%s: %v %q, want %q", tt.cmd, err, out, tt.want)
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
 		}
-	}
-	out, err := exec.Command(py, "-I", "-S", script, "no-such-program-xyz").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "no-such-program-xyz") {
-		t.Errorf("missing program: %v %q", err, out)
+		if strings.TrimSpace(string(out)) != tt.want || code != tt.code {
+			t.Errorf("%s: exit %d %q, want %d %q", tt.cmd, code, out, tt.code, tt.want)
+		}
 	}
 }

@@ -68,6 +68,12 @@ func resolveRequirements(appDir string) (requirementSet, error) {
 		return requirementSet{}, err
 	}
 	packaged := (pp != nil && pp.BuildSystem != nil) || setupPy
+	var rootNotes []string // why a Poetry project is (not) installed
+	if poetryManaged(pp) && !setupPy {
+		if packaged, rootNotes, err = poetryRoot(appDir, pp); err != nil {
+			return requirementSet{}, err
+		}
+	}
 
 	if ok, err := isFile(filepath.Join(appDir, "requirements.txt")); err != nil {
 		return requirementSet{}, err
@@ -96,14 +102,19 @@ func resolveRequirements(appDir string) (requirementSet, error) {
 			return requirementSet{}, err
 		}
 		rs.Source = lock.file
-		if lock.file == "poetry.lock" && packaged {
-			rs.InstallProject = true
+		if lock.file == "poetry.lock" {
+			rs.InstallProject = packaged
+			rs.Notes = append(rs.Notes, rootNotes...)
 		}
 		rs.KeyData = append(rs.KeyData, data...)
 		return rs, nil
 	}
 	if pp != nil && (len(pp.Project.Dependencies) > 0 || pp.Project.Name != "") {
-		rs := requirementSet{Source: "pyproject.toml [project] dependencies", Lines: pp.Project.Dependencies, InstallProject: pp.BuildSystem != nil}
+		rs := requirementSet{Source: "pyproject.toml [project] dependencies", Lines: pp.Project.Dependencies,
+			InstallProject: pp.BuildSystem != nil, Notes: rootNotes}
+		if poetryManaged(pp) {
+			rs.InstallProject = packaged
+		}
 		for _, d := range pp.Project.Dependencies {
 			rs.Direct = append(rs.Direct, reqName(d))
 		}
@@ -111,9 +122,13 @@ func resolveRequirements(appDir string) (requirementSet, error) {
 		return rs, nil
 	}
 	if packaged {
-		return requirementSet{Source: "setup.py", InstallProject: true, ProjectDeps: true}, nil
+		src := "setup.py"
+		if !setupPy {
+			src = "pyproject.toml [build-system]"
+		}
+		return requirementSet{Source: src, InstallProject: true, ProjectDeps: true, Notes: rootNotes}, nil
 	}
-	return requirementSet{Source: "none"}, nil
+	return requirementSet{Source: "none", Notes: rootNotes}, nil
 }
 
 // fromRequirementsTxt passes the file to pip; the key covers it and the files it includes

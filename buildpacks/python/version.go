@@ -325,6 +325,9 @@ type pyproject struct {
 	} `toml:"build-system"`
 	Tool struct {
 		Poetry struct {
+			Name         string                 `toml:"name"`
+			PackageMode  *bool                  `toml:"package-mode"`
+			Packages     []poetryInclude        `toml:"packages"`
 			Dependencies map[string]interface{} `toml:"dependencies"`
 			Scripts      map[string]interface{} `toml:"scripts"`
 		} `toml:"poetry"`
