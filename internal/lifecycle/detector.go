@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/sandbox"
@@ -72,6 +74,7 @@ var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 // detector runs bin/detect for the builder's order.
 type detector struct {
 	*container
+	mu      sync.Mutex
 	outcome map[string]*detectOutcome // memoised by key: a buildpack in several groups runs once
 }
 
@@ -80,6 +83,9 @@ type detector struct {
 // join the result.
 func (d *detector) Detect(ctx context.Context, order, orderExt buildpack.Order) (*DetectResult, error) {
 	d.outcome = map[string]*detectOutcome{}
+	if err := d.warm(ctx, order, orderExt); err != nil {
+		return nil, err
+	}
 	var exts []*buildpack.Descriptor
 	for _, g := range orderExt {
 		for _, ref := range g.Group {
@@ -122,17 +128,55 @@ func (d *detector) Detect(ctx context.Context, order, orderExt buildpack.Order) 
 	return nil, &NoGroupError{Outcomes: all}
 }
 
+// warm runs at once the detects the first pass surely needs (every
+// extension's and the first group's: each container start costs a fraction
+// of a second) and memoises their outcomes. Detect then reads them in order,
+// so what it decides is what running them one by one would decide.
+func (d *detector) warm(ctx context.Context, order, orderExt buildpack.Order) error {
+	type job struct {
+		ref       buildpack.Ref
+		extension bool
+	}
+	var jobs []job
+	seen := map[string]bool{}
+	add := func(g buildpack.Group, extension bool) {
+		for _, ref := range g.Group {
+			if desc, err := d.mods.Lookup(ref, extension); err == nil && !seen[desc.Key()] {
+				seen[desc.Key()] = true
+				jobs = append(jobs, job{ref, extension})
+			}
+		}
+	}
+	for _, g := range orderExt {
+		add(g, true)
+	}
+	if len(order) > 0 {
+		add(order[0], false)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, j := range jobs {
+		g.Go(func() error {
+			_, err := d.run(gctx, j.ref, j.extension)
+			return err
+		})
+	}
+	return g.Wait()
+}
+
 func (d *detector) run(ctx context.Context, ref buildpack.Ref, extension bool) (*detectOutcome, error) {
 	desc, err := d.mods.Lookup(ref, extension)
 	if err != nil {
 		return nil, err
 	}
+	d.mu.Lock()
 	if o, ok := d.outcome[desc.Key()]; ok {
+		d.mu.Unlock()
 		o.ref = ref
 		return o, nil
 	}
 	o := &detectOutcome{desc: desc, ref: ref}
 	d.outcome[desc.Key()] = o
+	d.mu.Unlock()
 
 	planHost := filepath.Join(d.dirs.host.plan, "detect-"+buildpack.EscapedID(desc.Info().ID)+".toml")
 	if err := writeOwned(planHost, nil, d.uid, d.gid); err != nil {
