@@ -255,46 +255,62 @@ func (b *Builder) installPackageManager(npm npmClient, pm *packageManager, nodeB
 	return true, nil
 }
 
-// resolveToolVersion turns the spec into one published version.
+// resolveToolVersion turns the spec into one published version: the newest release matching the
+// spec whose engines.node accepts the chosen Node.js (for an old Node.js, the npm line that
+// supports it), from one registry query.
 func (b *Builder) resolveToolVersion(npm npmClient, pm *packageManager, node *semver.Version) (string, error) {
 	if v, err := semver.StrictNewVersion(pm.Spec); err == nil {
 		return v.Original(), nil
 	}
-	listed, err := npm.versions(pm.Pkg)
+	if pm.Spec != "" {
+		if _, err := semver.NewConstraint(pm.Spec); err != nil {
+			return "", fmt.Errorf("%s: %q is not a version or range of %s (fix package.json): %v", pm.Source, pm.Spec, pm.Pkg, err)
+		}
+	}
+	engines, err := npm.releaseEngines(pm.Pkg, pm.Spec)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("listing the releases of %s for Node.js %s: %w", pm.Pkg, node, err)
 	}
-	var c *semver.Constraints
-	if pm.Spec != "" {
-		if c, err = semver.NewConstraint(pm.Spec); err != nil {
-			return "", fmt.Errorf("%s: %q is not a version or range of %s: %v", pm.Source, pm.Spec, pm.Pkg, err)
+	v, why, err := pickToolVersion(engines, node)
+	if err != nil {
+		what := "any release"
+		if pm.Spec != "" {
+			what = pm.Spec
 		}
+		return "", fmt.Errorf("no release of %s matching %s (%s) supports Node.js %s: %v; set packageManager or engines in package.json to a release that does", pm.Pkg, what, pm.Source, node, err)
 	}
-	tries := 0
-	for _, v := range releases(listed) {
-		if c != nil && !c.Check(v) {
-			continue
+	b.Logger.Bodyf("%s %s: %s", pm.Pkg, v, why)
+	return v, nil
+}
+
+// pickToolVersion chooses the newest release (no pre-release) whose engines.node accepts node; a
+// release without engines.node, or with one that does not parse, is taken as accepting any.
+func pickToolVersion(engines map[string]string, node *semver.Version) (string, string, error) {
+	listed := make([]string, 0, len(engines))
+	for v := range engines {
+		listed = append(listed, v)
+	}
+	vs := releases(listed)
+	if len(vs) == 0 {
+		return "", "", errors.New("the registry lists no matching release")
+	}
+	for _, v := range vs {
+		e := engines[v.Original()]
+		if e == "" {
+			return v.Original(), "the newest matching release (it declares no engines.node)", nil
 		}
-		// The newest release whose engines.node accepts the chosen Node.js.
-		if tries++; tries > 8 {
-			break
-		}
-		engines, err := npm.viewField(pm.Pkg+"@"+v.Original(), "engines.node")
+		c, err := semver.NewConstraint(e)
 		if err != nil {
-			return "", err
+			return v.Original(), fmt.Sprintf("the newest matching release (its engines.node %q does not parse)", e), nil
 		}
-		if engines == "" {
-			return v.Original(), nil
-		}
-		if ec, err := semver.NewConstraint(engines); err != nil || ec.Check(node) {
-			return v.Original(), nil
+		if c.Check(node) {
+			if v == vs[0] {
+				return v.Original(), fmt.Sprintf("the newest matching release (engines.node %q)", e), nil
+			}
+			return v.Original(), fmt.Sprintf("the newest release whose engines.node (%q) accepts Node.js %s; %s needs %q", e, node, vs[0], engines[vs[0].Original()]), nil
 		}
 	}
-	what := "any release"
-	if pm.Spec != "" {
-		what = pm.Spec
-	}
-	return "", fmt.Errorf("no release of %s matching %s (%s) supports Node.js %s", pm.Pkg, what, pm.Source, node)
+	return "", "", fmt.Errorf("%d releases from %s to %s, none accepts it in engines.node (the newest needs %q)", len(vs), vs[len(vs)-1], vs[0], engines[vs[0].Original()])
 }
 
 // toolArgv reads the package's bin entry for its main command and returns how to run it.

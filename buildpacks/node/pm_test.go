@@ -1,6 +1,8 @@
 package node
 
 import (
+	"github.com/Masterminds/semver/v3"
+
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,5 +179,43 @@ func TestPackageJSONErrors(t *testing.T) {
 	p, err := parsePackageJSON("/app/package.json", []byte("\xef\xbb\xbf{\"main\":\"lib/x.js\"}"))
 	if err != nil || p.Main != "lib/x.js" {
 		t.Errorf("BOM: %+v %v", p, err)
+	}
+}
+
+// TestPickToolVersion pins the npm choice for old Node.js lines against the engines npm's own
+// releases declare.
+func TestPickToolVersion(t *testing.T) {
+	npmEngines := map[string]string{
+		"6.14.18":      "",
+		"7.24.2":       ">=10",
+		"8.19.4":       "^12.13.0 || ^14.15.0 || >=16.0.0",
+		"9.9.4":        "^14.17.0 || ^16.13.0 || >=18.0.0",
+		"10.9.2":       "^18.17.0 || >=20.5.0",
+		"11.6.2":       "^20.17.0 || >=22.9.0",
+		"12.0.0-pre.1": ">=24",
+	}
+	tests := []struct {
+		node, want, why, wantErr string
+	}{
+		{node: "24.11.0", want: "11.6.2", why: "the newest matching release"},
+		{node: "18.20.4", want: "10.9.2", why: "accepts Node.js 18.20.4; 11.6.2 needs"},
+		{node: "16.18.1", want: "9.9.4"},
+		{node: "14.21.3", want: "9.9.4"},
+		{node: "12.11.0", want: "7.24.2"},
+		{node: "8.17.0", want: "6.14.18", why: "declares no engines.node"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.node, func(t *testing.T) {
+			v, why, err := pickToolVersion(npmEngines, semver.MustParse(tt.node))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v != tt.want || !strings.Contains(why, tt.why) {
+				t.Errorf("got %s (%s), want %s (%s)", v, why, tt.want, tt.why)
+			}
+		})
+	}
+	if _, _, err := pickToolVersion(map[string]string{"10.9.2": ">=18"}, semver.MustParse("16.0.0")); err == nil || !strings.Contains(err.Error(), `needs ">=18"`) {
+		t.Errorf("err = %v", err)
 	}
 }
