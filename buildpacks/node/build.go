@@ -125,6 +125,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		if pm, err = detectPackageManager(appDir, pkg); err != nil {
 			return result, err
 		}
+		if len(pm.IgnoredLocks) > 0 {
+			b.Logger.Bodyf("Using %s and ignoring %s: %s", pm.Lock, strings.Join(pm.IgnoredLocks, ", "), pm.LockWhy)
+		}
 	}
 	scripts, err := b.scriptsToRun(pkg)
 	if err != nil {
