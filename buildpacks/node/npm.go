@@ -86,12 +86,12 @@ func (c npmClient) versions(pkg string) ([]string, error) {
 	return list, nil
 }
 
-// releaseEngines lists every published version of pkg matching spec ("*" for all) with its
+// releaseEngines lists every published version of pkg matching spec (all when empty) with its
 // engines.node ("" when the release declares none), in one registry query: npm view with a range
 // answers for each matching version.
 func (c npmClient) releaseEngines(pkg, spec string) (map[string]string, error) {
-	if spec == "" {
-		spec = "*"
+	if spec == "" || spec == "*" {
+		spec = ">=0.0.0" // npm view reads "*" as the latest tag, a range as every match
 	}
 	out, err := c.run("view", pkg+"@"+spec, "version", "engines.node", "--json")
 	if err != nil {
