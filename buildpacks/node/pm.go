@@ -42,8 +42,8 @@ type packageManager struct {
 }
 
 // lockFiles are the lock files in the order a lone lock file is picked when several are present:
-// pnpm, then Yarn, then npm (npm-shrinkwrap.json before package-lock.json, as npm reads them). Paketo
-// and Google Cloud's buildpacks likewise take yarn.lock over package-lock.json.
+// pnpm, then Yarn, then npm (npm-shrinkwrap.json before package-lock.json, as npm reads them).
+// Paketo's and Google Cloud's buildpacks likewise take yarn.lock over package-lock.json.
 var lockFiles = []struct{ Name, Kind string }{
 	{"pnpm-lock.yaml", PMPnpm}, {"yarn.lock", PMYarn}, {"npm-shrinkwrap.json", PMNpm}, {"package-lock.json", PMNpm},
 }
@@ -90,7 +90,7 @@ func chooseLock(appDir, kind, pkgManager string) (lockChoice, error) {
 	case kind != "":
 		c.Why = fmt.Sprintf("packageManager %q in package.json", pkgManager)
 	default:
-		c.Why = "no packageManager in package.json; pnpm-lock.yaml, then yarn.lock, then npm's lock file, as Paketo and Google Cloud's buildpacks pick (set packageManager to choose, or delete the lock file you do not use)"
+		c.Why = "no packageManager in package.json, so pnpm-lock.yaml, then yarn.lock (as Paketo's and Google Cloud's buildpacks take it over package-lock.json), then npm's lock file; set packageManager to choose, or delete the lock file you do not use"
 	}
 	return c, nil
 }
