@@ -125,6 +125,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		if pm, err = detectPackageManager(appDir, pkg); err != nil {
 			return result, err
 		}
+		if len(pm.IgnoredLocks) > 0 {
+			b.Logger.Bodyf("Using %s and ignoring %s: %s", pm.Lock, strings.Join(pm.IgnoredLocks, ", "), pm.LockWhy)
+		}
 	}
 	scripts, err := b.scriptsToRun(pkg)
 	if err != nil {
@@ -144,10 +147,17 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		}
 	}
 	env := newToolEnv(pm, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc)
-	needFull := len(scripts) > 0 && len(pkg.DevDependencies) > 0
+	startTools, needFull, err := b.needDevDependencies(appDir, pkg, pm, scripts, buildNode)
+	if err != nil {
+		return result, err
+	}
 	plan, err := b.installModules(appDir, pkg, hasPkg, pm, env, version.Original(), needFull, &buildModules, &modules, b.Out)
 	if err != nil {
 		return result, err
+	}
+	if rootScripts := pkg.rootInstallScripts(pm.Kind); plan.Reused && len(rootScripts) > 0 {
+		b.Logger.Bodyf("Running the app's install scripts (%s) on the reused node_modules: what they write into the app is not cached", strings.Join(rootScripts, ", "))
+		scripts = append(withoutHooks(rootScripts), scripts...)
 	}
 
 	// Build scripts.
@@ -168,6 +178,11 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 			if err := runTool(b.Out, appDir, env.list(nil), append(append([]string{}, pm.Argv...), args...)); err != nil {
 				return result, fmt.Errorf("the %q script failed (%s %s): %w", s, pm.Kind, strings.Join(args, " "), err)
 			}
+		}
+	}
+	if needFull && !plan.Empty {
+		if err := b.keepStartTools(plan, startTools); err != nil {
+			return result, err
 		}
 	}
 	if !plan.Empty {
@@ -204,6 +219,61 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	result.Processes = procs
 	b.Logger.Bodyf("Built with Node.js %s and %s in %.1fs", version, pm.Kind, time.Since(start).Seconds())
 	return result, nil
+}
+
+// needDevDependencies decides whether the install keeps dev dependencies until the build is done:
+// when build scripts run, when the root package has install scripts (they run during the install,
+// often with a devDependency such as tsc), or when a start command runs a devDependency's
+// executable. It returns the commands the start commands need from packages.
+func (b *Builder) needDevDependencies(appDir string, pkg packageJSON, pm packageManager, scripts []string, buildNode string) ([]string, bool, error) {
+	cmds, err := startCommands(appDir, pkg)
+	if err != nil {
+		return nil, false, err
+	}
+	tmp, err := os.MkdirTemp("", "distill-node-launcher")
+	if err != nil {
+		return nil, false, err
+	}
+	defer os.RemoveAll(tmp)
+	launcher := filepath.Join(tmp, LauncherFile)
+	if err := os.WriteFile(launcher, launcherJS, 0o644); err != nil {
+		return nil, false, err
+	}
+	tools, err := startCommandNames(cmds, buildNode, launcher)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(pkg.DevDependencies) == 0 {
+		return tools, false, nil
+	}
+	var why []string
+	if len(scripts) > 0 {
+		why = append(why, "build scripts ("+strings.Join(scripts, ", ")+")")
+	}
+	if rs := pkg.rootInstallScripts(pm.Kind); len(rs) > 0 {
+		why = append(why, "install scripts of package.json ("+strings.Join(rs, ", ")+")")
+	}
+	if dev := devCommands(appDir, pkg, tools); len(dev) > 0 {
+		why = append(why, "the start command runs "+strings.Join(dev, ", ")+" from devDependencies")
+	}
+	if len(why) == 0 {
+		return tools, false, nil
+	}
+	b.Logger.Bodyf("Installing with dev dependencies, pruned to production afterwards: %s", strings.Join(why, "; "))
+	return tools, true, nil
+}
+
+// keepStartTools copies the packages that provide the start command's executables from the full
+// tree into the production one when the prune removed them, and says so.
+func (b *Builder) keepStartTools(plan modulesPlan, tools []string) error {
+	kept, _, err := keepTools(plan.FullTree, plan.ProdTree, tools)
+	if err != nil {
+		return err
+	}
+	for _, k := range kept {
+		b.Logger.Bodyf("Keeping %s in the production node_modules (%d package(s) copied with what it needs): the start command runs %s, a devDependency. Move it to dependencies to say so in package.json", k.Package, k.Packages, k.Command)
+	}
+	return nil
 }
 
 // scriptsToRun is BP_NODE_RUN_SCRIPTS (comma-separated; set but empty runs none), else "build" when
@@ -274,6 +344,9 @@ func (b *Builder) processes(ctx libcnb.BuildContext, appDir string, pkg packageJ
 		if viaLauncher {
 			how = "through launch.js (no shell in the image)"
 			needLauncher = true
+		}
+		if c.Pre != "" || c.Post != "" {
+			how = "prestart, start and poststart in turn through launch.js, as npm start runs them"
 		}
 		b.Logger.Bodyf("%s: %s (%s, %s)", p.Type, strings.Join(p.Command, " "), c.Source, how)
 		procs = append(procs, p)

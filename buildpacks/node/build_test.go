@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+	"github.com/Masterminds/semver/v3"
 	"github.com/buildpacks/libcnb/v2"
 	"github.com/paketo-buildpacks/libpak/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
@@ -57,6 +58,8 @@ func fakeNpm(dir string, args []string) int {
 		}
 		b, _ := json.Marshal(vs)
 		fmt.Println(string(b))
+	case args[0] == "view" && len(args) > 3 && args[2] == "version" && args[3] == "engines.node":
+		return fakeReleaseEngines(pkgDir, name, version)
 	case args[0] == "view" && args[2] == "dist.integrity":
 		if b, err := os.ReadFile(filepath.Join(pkgDir, version+".integrity")); err == nil {
 			fmt.Printf("%q\n", strings.TrimSpace(string(b)))
@@ -88,6 +91,41 @@ func fakeNpm(dir string, args []string) int {
 		logf("fake npm: unsupported %v", args)
 		return 1
 	}
+	return 0
+}
+
+// fakeReleaseEngines answers `npm view pkg@range version engines.node --json` from the fake
+// registry: <version>.engines holds a release's engines.node.
+func fakeReleaseEngines(pkgDir, name, spec string) int {
+	c, err := semver.NewConstraint(spec)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fake npm: bad range %q\n", spec)
+		return 1
+	}
+	files, _ := filepath.Glob(filepath.Join(pkgDir, "*.tgz"))
+	var out []map[string]string
+	for _, f := range files {
+		v := strings.TrimSuffix(filepath.Base(f), ".tgz")
+		if sv, err := semver.NewVersion(v); err != nil || !c.Check(sv) {
+			continue
+		}
+		e := map[string]string{"version": v}
+		if b, err := os.ReadFile(filepath.Join(pkgDir, v+".engines")); err == nil {
+			e["engines.node"] = strings.TrimSpace(string(b))
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		fmt.Fprintf(os.Stderr, "npm error 404 No match found for version %s of %s\n", spec, name)
+		return 1
+	}
+	var b []byte
+	if len(out) == 1 {
+		b, _ = json.Marshal(out[0])
+	} else {
+		b, _ = json.Marshal(out)
+	}
+	fmt.Println(string(b))
 	return 0
 }
 

@@ -162,21 +162,23 @@ func installCommand(pm packageManager, prodOnly bool) []string {
 	return []string{"install", omit, "--no-package-lock"}
 }
 
-// pruneCommand removes dev dependencies from an installed tree.
-func pruneCommand(pm packageManager) []string {
+// pruneCommand removes dev dependencies from an installed tree without running any lifecycle
+// script: the scripts ran on the full install, and after the prune their tools may be gone (pnpm
+// prune re-runs the root's prepare otherwise). pruneEnv holds what the command needs besides.
+func pruneCommand(pm packageManager) (args []string, pruneEnv map[string]string) {
 	switch pm.Kind {
 	case PMYarn:
 		args := []string{"install", "--non-interactive", "--production=true", "--offline", "--ignore-scripts"}
 		if pm.Lock != "" {
 			args = append(args, "--frozen-lockfile")
 		}
-		return args
+		return args, nil
 	case PMBerry:
-		return []string{"workspaces", "focus", "--all", "--production"}
+		return []string{"workspaces", "focus", "--all", "--production"}, map[string]string{"YARN_ENABLE_SCRIPTS": "false"}
 	case PMPnpm:
-		return []string{"prune", "--prod", "--config.confirmModulesPurge=false"}
+		return []string{"prune", "--prod", "--config.confirmModulesPurge=false", "--config.ignore-scripts=true"}, map[string]string{"npm_config_ignore_scripts": "true"}
 	}
-	return []string{"prune", "--omit=dev"}
+	return []string{"prune", "--omit=dev", "--ignore-scripts"}, nil
 }
 
 // runScriptCommand runs a package.json script.
@@ -322,9 +324,9 @@ func (b *Builder) installModules(appDir string, pkg packageJSON, hasPkg bool, pm
 		if err := copyTree(appModules, plan.FullTree); err != nil {
 			return plan, err
 		}
-		args := pruneCommand(pm)
-		b.Logger.Bodyf("%s %s", pm.Kind, strings.Join(args, " "))
-		if err := runTool(out, appDir, installEnv, append(append([]string{}, pm.Argv...), args...)); err != nil {
+		args, pruneEnv := pruneCommand(pm)
+		b.Logger.Bodyf("%s %s (no lifecycle scripts)", pm.Kind, strings.Join(args, " "))
+		if err := runTool(out, appDir, withoutVar(env.list(pruneEnv), "NODE_ENV"), append(append([]string{}, pm.Argv...), args...)); err != nil {
 			return plan, fmt.Errorf("pruning dev dependencies (%s %s) failed: %w", pm.Kind, strings.Join(args, " "), err)
 		}
 		buildLayer.Metadata = copyMap(want)

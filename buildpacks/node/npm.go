@@ -86,6 +86,49 @@ func (c npmClient) versions(pkg string) ([]string, error) {
 	return list, nil
 }
 
+// releaseEngines lists every published version of pkg matching spec (all when empty) with its
+// engines.node ("" when the release declares none), in one registry query: npm view with a range
+// answers for each matching version.
+func (c npmClient) releaseEngines(pkg, spec string) (map[string]string, error) {
+	if spec == "" || spec == "*" {
+		spec = ">=0.0.0" // npm view reads "*" as the latest tag, a range as every match
+	}
+	out, err := c.run("view", pkg+"@"+spec, "version", "engines.node", "--json")
+	if err != nil {
+		return nil, err
+	}
+	return parseReleaseEngines(out)
+}
+
+// parseReleaseEngines reads npm view's answer for version and engines.node: an array of objects
+// for several versions, one object for a single version, nothing for none.
+func parseReleaseEngines(out []byte) (map[string]string, error) {
+	type entry struct {
+		Version string `json:"version"`
+		Engines string `json:"engines.node"`
+	}
+	out = bytes.TrimSpace(out)
+	var list []entry
+	if len(out) > 0 && out[0] == '{' {
+		var one entry
+		if err := json.Unmarshal(out, &one); err != nil {
+			return nil, fmt.Errorf("npm view: unexpected output %.200q", out)
+		}
+		list = []entry{one}
+	} else if len(out) > 0 {
+		if err := json.Unmarshal(out, &list); err != nil {
+			return nil, fmt.Errorf("npm view: unexpected output %.200q", out)
+		}
+	}
+	res := make(map[string]string, len(list))
+	for _, e := range list {
+		if e.Version != "" {
+			res[e.Version] = e.Engines
+		}
+	}
+	return res, nil
+}
+
 // viewField reads one field of pkg@version's registry metadata ("" when absent).
 func (c npmClient) viewField(spec, field string) (string, error) {
 	out, err := c.run("view", spec, field, "--json")

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -66,5 +67,34 @@ func TestExtractPackageRefusesHostileTarballs(t *testing.T) {
 				t.Errorf("sentinel changed: %d entries, keep = %q", len(entries), b)
 			}
 		})
+	}
+}
+
+func TestParseReleaseEngines(t *testing.T) {
+	tests := []struct {
+		name, out, want string
+	}{
+		{name: "several", out: `[{"version":"9.9.4","engines.node":"^14.17.0 || ^16.13.0 || >=18.0.0"},{"version":"6.14.18"}]`, want: "6.14.18=,9.9.4=^14.17.0 || ^16.13.0 || >=18.0.0"},
+		{name: "one", out: `{"version":"7.24.2","engines.node":">=10"}`, want: "7.24.2=>=10"},
+		{name: "none", out: "\n", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseReleaseEngines([]byte(tt.out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for v, e := range got {
+				parts = append(parts, v+"="+e)
+			}
+			sort.Strings(parts)
+			if g := strings.Join(parts, ","); g != tt.want {
+				t.Errorf("got %q, want %q", g, tt.want)
+			}
+		})
+	}
+	if _, err := parseReleaseEngines([]byte("npm ERR")); err == nil {
+		t.Error("garbage parsed")
 	}
 }

@@ -100,6 +100,39 @@ func (p packageJSON) installInputs() []byte {
 	return b.Bytes()
 }
 
+// rootInstallScripts are the root package's scripts that the install of package manager kind
+// runs, in the order it runs them (Yarn Berry runs no prepare on install).
+func (p packageJSON) rootInstallScripts(kind string) []string {
+	names := []string{"preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare"}
+	if kind == PMBerry {
+		names = []string{"preinstall", "install", "postinstall"}
+	}
+	var out []string
+	for _, s := range names {
+		if strings.TrimSpace(p.Scripts[s]) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// withoutHooks drops preX and postX where X is listed too: running X runs its hooks.
+func withoutHooks(scripts []string) []string {
+	has := map[string]bool{}
+	for _, s := range scripts {
+		has[s] = true
+	}
+	var out []string
+	for _, s := range scripts {
+		base := strings.TrimPrefix(strings.TrimPrefix(s, "pre"), "post")
+		if base != s && has[base] {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func compactJSON(v json.RawMessage) string {
 	var b bytes.Buffer
 	if err := json.Compact(&b, v); err != nil {

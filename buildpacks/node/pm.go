@@ -31,11 +31,68 @@ type packageManager struct {
 	Source string // why this tool and version
 	Hash   packageManagerField
 
+	IgnoredLocks []string // lock files present but not used
+	LockWhy      string   // why Lock was used over IgnoredLocks
+
 	YarnPath   string // berry: the project's own release (yarnPath in .yarnrc.yml)
 	NodeLinker string // berry: nodeLinker in .yarnrc.yml
 
 	Version string   // resolved version
 	Argv    []string // how to run it (node + entry script, or the binary)
+}
+
+// lockFiles are the lock files in the order a lone lock file is picked when several are present:
+// pnpm, then Yarn, then npm (npm-shrinkwrap.json before package-lock.json, as npm reads them).
+// Paketo's and Google Cloud's buildpacks likewise take yarn.lock over package-lock.json.
+var lockFiles = []struct{ Name, Kind string }{
+	{"pnpm-lock.yaml", PMPnpm}, {"yarn.lock", PMYarn}, {"npm-shrinkwrap.json", PMNpm}, {"package-lock.json", PMNpm},
+}
+
+// lockChoice is the lock file a build uses and the ones it ignores.
+type lockChoice struct {
+	Kind, Lock string
+	Ignored    []string
+	Why        string // why Lock, when others were ignored
+}
+
+// chooseLock picks the lock file: the one of the packageManager tool (kind, "" when unset) when
+// package.json names one, else the first of lockFiles present. A packageManager with no lock of its
+// own beside another tool's lock is an error naming both.
+func chooseLock(appDir, kind, pkgManager string) (lockChoice, error) {
+	var present []string
+	presentKind := map[string]string{}
+	for _, lf := range lockFiles {
+		if fileExists(filepath.Join(appDir, lf.Name)) {
+			present = append(present, lf.Name)
+			presentKind[lf.Name] = lf.Kind
+		}
+	}
+	if kind == PMBerry {
+		kind = PMYarn
+	}
+	var c lockChoice
+	for _, name := range present {
+		if kind == "" || presentKind[name] == kind {
+			c.Kind, c.Lock = presentKind[name], name
+			break
+		}
+	}
+	if c.Lock == "" && len(present) > 0 {
+		return c, fmt.Errorf("%s: packageManager %q does not match the lock file %s: run that package manager to write its lock file and commit it, or change packageManager", filepath.Join(appDir, "package.json"), pkgManager, strings.Join(present, ", "))
+	}
+	for _, name := range present {
+		if name != c.Lock {
+			c.Ignored = append(c.Ignored, name)
+		}
+	}
+	switch {
+	case len(c.Ignored) == 0:
+	case kind != "":
+		c.Why = fmt.Sprintf("packageManager %q in package.json", pkgManager)
+	default:
+		c.Why = "no packageManager in package.json, so pnpm-lock.yaml, then yarn.lock (as Paketo's and Google Cloud's buildpacks take it over package-lock.json), then npm's lock file; set packageManager to choose, or delete the lock file you do not use"
+	}
+	return c, nil
 }
 
 // detectPackageManager chooses the tool from packageManager in package.json, else the lock file.
@@ -44,39 +101,34 @@ func detectPackageManager(appDir string, pkg packageJSON) (packageManager, error
 	if err != nil {
 		return packageManager{}, fmt.Errorf("%s: %w", filepath.Join(appDir, "package.json"), err)
 	}
-	pm := packageManager{Kind: PMNpm}
-	has := func(name string) bool { return fileExists(filepath.Join(appDir, name)) }
-	switch {
-	case has("pnpm-lock.yaml"):
-		pm.Kind, pm.Lock = PMPnpm, "pnpm-lock.yaml"
-	case has("yarn.lock"):
-		pm.Kind, pm.Lock = PMYarn, "yarn.lock"
-		if !isYarnClassicLock(filepath.Join(appDir, "yarn.lock")) {
-			pm.Kind = PMBerry
+	fieldKind := field.Name
+	if fieldKind == "yarn" {
+		if v, err := semver.NewVersion(field.Version); err == nil && v.Major() >= 2 {
+			fieldKind = PMBerry
 		}
-	case has("package-lock.json"):
-		pm.Lock = "package-lock.json"
-	case has("npm-shrinkwrap.json"):
-		pm.Lock = "npm-shrinkwrap.json"
-	case has(".yarnrc.yml"):
+	}
+	lc, err := chooseLock(appDir, fieldKind, pkg.PackageManager)
+	if err != nil {
+		return packageManager{}, err
+	}
+	pm := packageManager{Kind: PMNpm, Lock: lc.Lock, IgnoredLocks: lc.Ignored, LockWhy: lc.Why}
+	switch {
+	case lc.Kind == PMYarn && !isYarnClassicLock(filepath.Join(appDir, "yarn.lock")):
+		pm.Kind = PMBerry
+	case lc.Kind != "":
+		pm.Kind = lc.Kind
+	case fileExists(filepath.Join(appDir, ".yarnrc.yml")):
 		pm.Kind = PMBerry
 	}
 	pm.Source = "lock file " + pm.Lock
 	if pm.Lock == "" {
 		pm.Source = "no lock file"
 	}
-
 	if field.Name != "" {
-		kind := field.Name
-		if kind == "yarn" {
-			if v, err := semver.NewVersion(field.Version); err == nil && v.Major() >= 2 {
-				kind = PMBerry
-			}
+		if fieldKind != pm.Kind && pm.Lock != "" {
+			return packageManager{}, fmt.Errorf("%s: packageManager %q does not match the lock file %s (a %s lock): regenerate the lock file with that package manager, or change packageManager", filepath.Join(appDir, "package.json"), pkg.PackageManager, pm.Lock, pm.Kind)
 		}
-		if kind != pm.Kind && pm.Lock != "" {
-			return packageManager{}, fmt.Errorf("%s: packageManager %q does not match the lock file %s", filepath.Join(appDir, "package.json"), pkg.PackageManager, pm.Lock)
-		}
-		pm.Kind, pm.Spec, pm.Hash = kind, field.Version, field
+		pm.Kind, pm.Spec, pm.Hash = fieldKind, field.Version, field
 		pm.Source = "packageManager " + pkg.PackageManager
 	}
 
@@ -255,46 +307,62 @@ func (b *Builder) installPackageManager(npm npmClient, pm *packageManager, nodeB
 	return true, nil
 }
 
-// resolveToolVersion turns the spec into one published version.
+// resolveToolVersion turns the spec into one published version: the newest release matching the
+// spec whose engines.node accepts the chosen Node.js (for an old Node.js, the npm line that
+// supports it), from one registry query.
 func (b *Builder) resolveToolVersion(npm npmClient, pm *packageManager, node *semver.Version) (string, error) {
 	if v, err := semver.StrictNewVersion(pm.Spec); err == nil {
 		return v.Original(), nil
 	}
-	listed, err := npm.versions(pm.Pkg)
+	if pm.Spec != "" {
+		if _, err := semver.NewConstraint(pm.Spec); err != nil {
+			return "", fmt.Errorf("%s: %q is not a version or range of %s (fix package.json): %v", pm.Source, pm.Spec, pm.Pkg, err)
+		}
+	}
+	engines, err := npm.releaseEngines(pm.Pkg, pm.Spec)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("listing the releases of %s for Node.js %s: %w", pm.Pkg, node, err)
 	}
-	var c *semver.Constraints
-	if pm.Spec != "" {
-		if c, err = semver.NewConstraint(pm.Spec); err != nil {
-			return "", fmt.Errorf("%s: %q is not a version or range of %s: %v", pm.Source, pm.Spec, pm.Pkg, err)
+	v, why, err := pickToolVersion(engines, node)
+	if err != nil {
+		what := "any release"
+		if pm.Spec != "" {
+			what = pm.Spec
 		}
+		return "", fmt.Errorf("no release of %s matching %s (%s) supports Node.js %s: %v; set packageManager or engines in package.json to a release that does", pm.Pkg, what, pm.Source, node, err)
 	}
-	tries := 0
-	for _, v := range releases(listed) {
-		if c != nil && !c.Check(v) {
-			continue
+	b.Logger.Bodyf("%s %s: %s", pm.Pkg, v, why)
+	return v, nil
+}
+
+// pickToolVersion chooses the newest release (no pre-release) whose engines.node accepts node; a
+// release without engines.node, or with one that does not parse, is taken as accepting any.
+func pickToolVersion(engines map[string]string, node *semver.Version) (string, string, error) {
+	listed := make([]string, 0, len(engines))
+	for v := range engines {
+		listed = append(listed, v)
+	}
+	vs := releases(listed)
+	if len(vs) == 0 {
+		return "", "", errors.New("the registry lists no matching release")
+	}
+	for _, v := range vs {
+		e := engines[v.Original()]
+		if e == "" {
+			return v.Original(), "the newest matching release (it declares no engines.node)", nil
 		}
-		// The newest release whose engines.node accepts the chosen Node.js.
-		if tries++; tries > 8 {
-			break
-		}
-		engines, err := npm.viewField(pm.Pkg+"@"+v.Original(), "engines.node")
+		c, err := semver.NewConstraint(e)
 		if err != nil {
-			return "", err
+			return v.Original(), fmt.Sprintf("the newest matching release (its engines.node %q does not parse)", e), nil
 		}
-		if engines == "" {
-			return v.Original(), nil
-		}
-		if ec, err := semver.NewConstraint(engines); err != nil || ec.Check(node) {
-			return v.Original(), nil
+		if c.Check(node) {
+			if v == vs[0] {
+				return v.Original(), fmt.Sprintf("the newest matching release (engines.node %q)", e), nil
+			}
+			return v.Original(), fmt.Sprintf("the newest release whose engines.node (%q) accepts Node.js %s; %s needs %q", e, node, vs[0], engines[vs[0].Original()]), nil
 		}
 	}
-	what := "any release"
-	if pm.Spec != "" {
-		what = pm.Spec
-	}
-	return "", fmt.Errorf("no release of %s matching %s (%s) supports Node.js %s", pm.Pkg, what, pm.Source, node)
+	return "", "", fmt.Errorf("%d releases from %s to %s, none accepts it in engines.node (the newest needs %q)", len(vs), vs[len(vs)-1], vs[0], engines[vs[0].Original()])
 }
 
 // toolArgv reads the package's bin entry for its main command and returns how to run it.

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"github.com/Masterminds/semver/v3"
+
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,6 +68,9 @@ func TestDetectPackageManager(t *testing.T) {
 		{name: "pnpm lock wins over package-lock", files: map[string]string{"pnpm-lock.yaml": "lockfileVersion: '9.0'\n", "package-lock.json": "{}"}, pkg: `{}`, kind: PMPnpm},
 		{name: "packageManager without lock", pkg: `{"packageManager":"pnpm@9.12.0"}`, kind: PMPnpm, spec: "9.12.0"},
 		{name: "packageManager contradicts lock", files: map[string]string{"package-lock.json": "{}"}, pkg: `{"packageManager":"pnpm@9.12.0"}`, wantErr: "does not match the lock file package-lock.json"},
+		{name: "two locks: yarn.lock wins", files: map[string]string{"yarn.lock": "# yarn lockfile v1\n", "package-lock.json": "{}"}, pkg: `{}`, kind: PMYarn, lock: "yarn.lock"},
+		{name: "two locks: packageManager npm", files: map[string]string{"yarn.lock": "# yarn lockfile v1\n", "package-lock.json": "{}"}, pkg: `{"packageManager":"npm@10.9.2"}`, kind: PMNpm, lock: "package-lock.json", spec: "10.9.2"},
+		{name: "two locks: packageManager yarn 1", files: map[string]string{"yarn.lock": "# yarn lockfile v1\n", "package-lock.json": "{}"}, pkg: `{"packageManager":"yarn@1.22.22"}`, kind: PMYarn, lock: "yarn.lock"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,17 +102,59 @@ func TestDetectPackageManager(t *testing.T) {
 	}
 }
 
+// TestChooseLock pins which lock file is used when several are committed, and what is said.
+func TestChooseLock(t *testing.T) {
+	tests := []struct {
+		name, kind string
+		files      []string
+		lock       string
+		ignored    string
+		why        string
+		wantErr    string
+	}{
+		{name: "one", files: []string{"package-lock.json"}, lock: "package-lock.json"},
+		{name: "yarn over npm", files: []string{"yarn.lock", "package-lock.json"}, lock: "yarn.lock", ignored: "package-lock.json", why: "no packageManager"},
+		{name: "pnpm over both", files: []string{"yarn.lock", "package-lock.json", "pnpm-lock.yaml"}, lock: "pnpm-lock.yaml", ignored: "yarn.lock,package-lock.json", why: "set packageManager"},
+		{name: "shrinkwrap over package-lock", files: []string{"npm-shrinkwrap.json", "package-lock.json"}, lock: "npm-shrinkwrap.json", ignored: "package-lock.json"},
+		{name: "packageManager npm", kind: PMNpm, files: []string{"yarn.lock", "package-lock.json"}, lock: "package-lock.json", ignored: "yarn.lock", why: `packageManager "x"`},
+		{name: "packageManager berry", kind: PMBerry, files: []string{"yarn.lock", "package-lock.json"}, lock: "yarn.lock", ignored: "package-lock.json"},
+		{name: "packageManager without its lock", kind: PMPnpm, files: []string{"yarn.lock"}, wantErr: `packageManager "x" does not match the lock file yarn.lock`},
+		{name: "none", files: nil, lock: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range tt.files {
+				writeFile(t, filepath.Join(dir, f), "{}")
+			}
+			c, err := chooseLock(dir, tt.kind, "x")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Lock != tt.lock || strings.Join(c.Ignored, ",") != tt.ignored || !strings.Contains(c.Why, tt.why) {
+				t.Errorf("got %+v, want %s ignoring %q (%s)", c, tt.lock, tt.ignored, tt.why)
+			}
+		})
+	}
+}
+
 func TestInstallCommands(t *testing.T) {
 	tests := []struct {
 		pm            packageManager
 		prod, install string
 		prune         string
 	}{
-		{packageManager{Kind: PMNpm, Lock: "package-lock.json"}, "ci --omit=dev", "ci --include=dev", "prune --omit=dev"},
-		{packageManager{Kind: PMNpm}, "install --omit=dev --no-package-lock", "install --include=dev --no-package-lock", "prune --omit=dev"},
+		{packageManager{Kind: PMNpm, Lock: "package-lock.json"}, "ci --omit=dev", "ci --include=dev", "prune --omit=dev --ignore-scripts"},
+		{packageManager{Kind: PMNpm}, "install --omit=dev --no-package-lock", "install --include=dev --no-package-lock", "prune --omit=dev --ignore-scripts"},
 		{packageManager{Kind: PMYarn, Lock: "yarn.lock"}, "install --non-interactive --production=true --frozen-lockfile", "install --non-interactive --production=false --frozen-lockfile", "install --non-interactive --production=true --offline --ignore-scripts --frozen-lockfile"},
-		{packageManager{Kind: PMBerry, Lock: "yarn.lock"}, "workspaces focus --all --production", "install --immutable", "workspaces focus --all --production"},
-		{packageManager{Kind: PMPnpm, Lock: "pnpm-lock.yaml"}, "install --config.confirmModulesPurge=false --prod --frozen-lockfile", "install --config.confirmModulesPurge=false --prod=false --frozen-lockfile", "prune --prod --config.confirmModulesPurge=false"},
+		{packageManager{Kind: PMBerry, Lock: "yarn.lock"}, "workspaces focus --all --production", "install --immutable", "workspaces focus --all --production YARN_ENABLE_SCRIPTS=false"},
+		{packageManager{Kind: PMPnpm, Lock: "pnpm-lock.yaml"}, "install --config.confirmModulesPurge=false --prod --frozen-lockfile", "install --config.confirmModulesPurge=false --prod=false --frozen-lockfile", "prune --prod --config.confirmModulesPurge=false --config.ignore-scripts=true npm_config_ignore_scripts=true"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(installCommand(tt.pm, true), " "); got != tt.prod {
@@ -116,7 +163,11 @@ func TestInstallCommands(t *testing.T) {
 		if got := strings.Join(installCommand(tt.pm, false), " "); got != tt.install {
 			t.Errorf("%s install = %q, want %q", tt.pm.Kind, got, tt.install)
 		}
-		if got := strings.Join(pruneCommand(tt.pm), " "); got != tt.prune {
+		args, env := pruneCommand(tt.pm)
+		for k, v := range env {
+			args = append(args, k+"="+v)
+		}
+		if got := strings.Join(args, " "); got != tt.prune {
 			t.Errorf("%s prune = %q, want %q", tt.pm.Kind, got, tt.prune)
 		}
 	}
@@ -177,5 +228,43 @@ func TestPackageJSONErrors(t *testing.T) {
 	p, err := parsePackageJSON("/app/package.json", []byte("\xef\xbb\xbf{\"main\":\"lib/x.js\"}"))
 	if err != nil || p.Main != "lib/x.js" {
 		t.Errorf("BOM: %+v %v", p, err)
+	}
+}
+
+// TestPickToolVersion pins the npm choice for old Node.js lines against the engines npm's own
+// releases declare.
+func TestPickToolVersion(t *testing.T) {
+	npmEngines := map[string]string{
+		"6.14.18":      "",
+		"7.24.2":       ">=10",
+		"8.19.4":       "^12.13.0 || ^14.15.0 || >=16.0.0",
+		"9.9.4":        "^14.17.0 || ^16.13.0 || >=18.0.0",
+		"10.9.2":       "^18.17.0 || >=20.5.0",
+		"11.6.2":       "^20.17.0 || >=22.9.0",
+		"12.0.0-pre.1": ">=24",
+	}
+	tests := []struct {
+		node, want, why, wantErr string
+	}{
+		{node: "24.11.0", want: "11.6.2", why: "the newest matching release"},
+		{node: "18.20.4", want: "10.9.2", why: "accepts Node.js 18.20.4; 11.6.2 needs"},
+		{node: "16.18.1", want: "9.9.4"},
+		{node: "14.21.3", want: "9.9.4"},
+		{node: "12.11.0", want: "7.24.2"},
+		{node: "8.17.0", want: "6.14.18", why: "declares no engines.node"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.node, func(t *testing.T) {
+			v, why, err := pickToolVersion(npmEngines, semver.MustParse(tt.node))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v != tt.want || !strings.Contains(why, tt.why) {
+				t.Errorf("got %s (%s), want %s (%s)", v, why, tt.want, tt.why)
+			}
+		})
+	}
+	if _, _, err := pickToolVersion(map[string]string{"10.9.2": ">=18"}, semver.MustParse("16.0.0")); err == nil || !strings.Contains(err.Error(), `needs ">=18"`) {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -28,6 +28,42 @@ type startCommand struct {
 	Command string // shell-syntax command line (Procfile, start script) ...
 	Argv    []string
 	Source  string // "Procfile", "package.json scripts.start", "package.json main", "server.js"
+
+	// npm start's hooks (package.json scripts.prestart and scripts.poststart), run around the
+	// command as npm start runs them; NpmEnv is what npm sets for them (npm_package_name, ...).
+	Pre, Post string
+	NpmEnv    []string
+}
+
+// withNpmHooks gives a command that npm start would run (scripts.start, or its default node
+// server.js) the prestart and poststart scripts and npm's package variables.
+func withNpmHooks(sc startCommand, pkg packageJSON) startCommand {
+	sc.Pre = strings.TrimSpace(pkg.Scripts["prestart"])
+	sc.Post = strings.TrimSpace(pkg.Scripts["poststart"])
+	if sc.Pre == "" && sc.Post == "" {
+		return sc
+	}
+	if sc.Command == "" {
+		sc.Command = strings.Join(sc.Argv, " ")
+		sc.Argv = nil
+	}
+	for _, kv := range [][2]string{{"npm_package_name", pkg.Name}, {"npm_package_version", pkg.Version}} {
+		if kv[1] != "" {
+			sc.NpmEnv = append(sc.NpmEnv, kv[0]+"="+kv[1])
+		}
+	}
+	return sc
+}
+
+// scripts is every command line the start command runs, hooks first.
+func (sc startCommand) scripts() []string {
+	var out []string
+	for _, s := range []string{sc.Pre, sc.Command, sc.Post} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 var procfileLine = regexp.MustCompile(`^([A-Za-z0-9_-]+):\s*(.+)$`)
@@ -68,7 +104,11 @@ func startCommands(appDir string, pkg packageJSON) ([]startCommand, error) {
 		return cmds, err
 	}
 	if s := strings.TrimSpace(pkg.Scripts["start"]); s != "" {
-		return []startCommand{{Type: "web", Command: s, Source: "package.json scripts.start"}}, nil
+		return []startCommand{withNpmHooks(startCommand{Type: "web", Command: s, Source: "package.json scripts.start"}, pkg)}, nil
+	}
+	if _, err := os.Stat(filepath.Join(appDir, "server.js")); err == nil && (pkg.Scripts["prestart"] != "" || pkg.Scripts["poststart"] != "") {
+		// npm start without a start script runs node server.js, with the hooks.
+		return []startCommand{withNpmHooks(startCommand{Type: "web", Argv: []string{"node", "server.js"}, Source: "npm start's default (node server.js)"}, pkg)}, nil
 	}
 	if pkg.Main != "" {
 		for _, cand := range []string{pkg.Main, pkg.Main + ".js"} {
@@ -118,6 +158,9 @@ var launcherBuiltins = map[string]bool{"echo": true, "true": true, "false": true
 // node_modules/.bin commands that are node scripts), else the launcher. nodeBin is the launch
 // layer's node, buildNode the node that runs launch.js --parse now.
 func processFor(sc startCommand, appDir, nodeBin, buildNode, launcherPath string) (libcnb.Process, bool, []string, error) {
+	if sc.Pre != "" || sc.Post != "" {
+		return hookedProcess(sc, appDir, nodeBin, buildNode, launcherPath)
+	}
 	proc := libcnb.Process{Type: sc.Type}
 	argv := sc.Argv
 	var warnings []string
@@ -127,18 +170,7 @@ func processFor(sc startCommand, appDir, nodeBin, buildNode, launcherPath string
 			return proc, false, nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", sc.Source, sc.Command, err)
 		}
 		if !p.Simple {
-			for _, c := range p.Commands {
-				if len(c.Argv) == 0 {
-					continue
-				}
-				name := c.Argv[0]
-				if launcherBuiltins[name] || name == "node" || name == "nodejs" || strings.Contains(name, "/") || strings.Contains(name, "$") {
-					continue
-				}
-				if _, ok := binScript(appDir, name); !ok {
-					warnings = append(warnings, fmt.Sprintf("%s: %q is not a node_modules/.bin command; the image has no %s unless the app provides it", sc.Source, name, name))
-				}
-			}
+			warnings = append(warnings, missingCommands(sc.Source, appDir, p)...)
 			proc.Command = []string{nodeBin, launcherPath, "-c", sc.Command}
 			return proc, true, warnings, nil
 		}
@@ -185,4 +217,67 @@ func binScript(appDir, name string) (string, bool) {
 		return "", false
 	}
 	return p, true
+}
+
+// commandNames are the commands a parsed script runs that a package must provide: not node, a
+// launcher builtin, a path or an expansion.
+func commandNames(p parsedCommand) []string {
+	if p.Simple {
+		return packageCommand(p.Argv)
+	}
+	var out []string
+	for _, c := range p.Commands {
+		out = append(out, packageCommand(c.Argv)...)
+	}
+	return out
+}
+
+func packageCommand(argv []string) []string {
+	if len(argv) > 0 && argv[0] == "exec" {
+		argv = argv[1:]
+	}
+	if len(argv) == 0 {
+		return nil
+	}
+	name := argv[0]
+	if launcherBuiltins[name] || name == "node" || name == "nodejs" || strings.Contains(name, "/") || strings.Contains(name, "$") {
+		return nil
+	}
+	return []string{name}
+}
+
+// missingCommands warns about commands of a script that node_modules/.bin does not provide.
+func missingCommands(source, appDir string, p parsedCommand) []string {
+	var warnings []string
+	for _, name := range commandNames(p) {
+		if _, ok := binScript(appDir, name); !ok {
+			warnings = append(warnings, fmt.Sprintf("%s: %q is not a node_modules/.bin command; the image has no %s unless the app provides it (if a devDependency provides it, move it to dependencies)", source, name, name))
+		}
+	}
+	return warnings
+}
+
+// hookedProcess runs prestart, the command and poststart through the launcher, as npm start does.
+func hookedProcess(sc startCommand, appDir, nodeBin, buildNode, launcherPath string) (libcnb.Process, bool, []string, error) {
+	proc := libcnb.Process{Type: sc.Type, Command: []string{nodeBin, launcherPath}}
+	for _, kv := range sc.NpmEnv {
+		proc.Command = append(proc.Command, "--set", kv)
+	}
+	var warnings []string
+	for _, step := range [][2]string{{"prestart", sc.Pre}, {"start", sc.Command}, {"poststart", sc.Post}} {
+		if step[1] == "" {
+			continue
+		}
+		source := "package.json scripts." + step[0]
+		if step[0] == "start" {
+			source = sc.Source
+		}
+		p, err := parseCommand(buildNode, launcherPath, step[1])
+		if err != nil {
+			return proc, false, nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", source, step[1], err)
+		}
+		warnings = append(warnings, missingCommands(source, appDir, p)...)
+		proc.Command = append(proc.Command, "--run", step[0], step[1])
+	}
+	return proc, true, warnings, nil
 }

@@ -181,3 +181,55 @@ func TestLauncherRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestNpmStartHooks: the default process runs prestart, start and poststart as npm start does,
+// also around npm start's default node server.js; a Procfile has no hooks.
+func TestNpmStartHooks(t *testing.T) {
+	node := requireNode(t)
+	dir := t.TempDir()
+	launcher := filepath.Join(dir, LauncherFile)
+	writeFile(t, launcher, string(launcherJS))
+	const ln = "/n/bin/node"
+	tests := []struct {
+		name, pkg, want string
+		server          bool
+		wantErr         string
+	}{
+		{name: "pre and post", pkg: `{"name":"a","version":"1.2.3","scripts":{"prestart":"node gen.js","start":"node server.js","poststart":"echo done"}}`,
+			want: ln + " " + launcher + " --set npm_package_name=a --set npm_package_version=1.2.3 --run prestart node gen.js --run start node server.js --run poststart echo done"},
+		{name: "default server.js", server: true, pkg: `{"scripts":{"prestart":"node gen.js"}}`,
+			want: ln + " " + launcher + " --run prestart node gen.js --run start node server.js"},
+		{name: "no hooks stays direct", pkg: `{"scripts":{"start":"node server.js"}}`, want: ln + " server.js"},
+		{name: "bad prestart fails the build", pkg: `{"scripts":{"prestart":"gen | tee x","start":"node server.js"}}`, wantErr: `package.json scripts.prestart "gen | tee x": cannot run`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := t.TempDir()
+			writeFile(t, filepath.Join(app, "package.json"), tt.pkg)
+			if tt.server {
+				writeFile(t, filepath.Join(app, "server.js"), "")
+			}
+			pkg, _, err := readPackageJSON(app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmds, err := startCommands(app, pkg)
+			if err != nil || len(cmds) != 1 {
+				t.Fatalf("startCommands = %+v, %v", cmds, err)
+			}
+			p, _, _, err := processFor(cmds[0], app, ln, node, launcher)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(p.Command, " "); got != tt.want {
+				t.Errorf("command %q\nwant    %q", got, tt.want)
+			}
+		})
+	}
+}

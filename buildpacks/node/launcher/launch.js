@@ -14,6 +14,13 @@
 //
 //   node launch.js --parse '<script>'   print the parsed form as JSON (build time)
 //   node launch.js -c '<script>'        run it
+//   node launch.js [--set NAME=VALUE]... --run EVENT '<script>' [--run EVENT '<script>']...
+//                                        run scripts in turn as npm runs prestart, start, poststart:
+//                                        each in the app directory with npm_lifecycle_event=EVENT,
+//                                        stopping at the first that fails (its status is the exit status)
+//
+// The launcher runs on the app's own Node.js, which may be as old as Node.js 12: keep to the
+// syntax Node.js 12 parses (no ??, ?., ||=, class fields); launcher_test.go checks.
 
 const fs = require('fs');
 const path = require('path');
@@ -116,7 +123,7 @@ function expandString(s, env, quoted) {
     }
     if (rest.startsWith('{')) throw new ParseError(`unsupported parameter expansion $${rest.slice(0, rest.indexOf('}') + 1 || undefined)}`);
     m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
-    if (m) { out += env[m[0]] ?? ''; i += m[0].length; continue; }
+    if (m) { out += env[m[0]] === undefined ? '' : env[m[0]]; i += m[0].length; continue; }
     if (/^[0-9@*#?$!-]/.test(rest)) throw new ParseError(`special parameter $${rest[0]} needs a shell`);
     out += '$';
   }
@@ -223,101 +230,133 @@ function nodeScript(file) {
   }
 }
 
-function run(src) {
-  const list = parse(src);
-  const env = { ...process.env };
-  let cwd = process.cwd();
-  let status = 0;
+// run runs steps ([{event, script}]) in turn; a step that ends with a non-zero status ends the
+// launcher with that status, as npm stops after a failing prestart.
+function run(steps, extraEnv) {
+  const parsed = steps.map((s) => ({ event: s.event, script: s.script, list: parse(s.script) }));
   let child = null;
-  let idx = 0;
-
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']) {
     process.on(sig, () => {
       if (child) child.kill(sig);
       else process.exit(128 + (require('os').constants.signals[sig] || 0));
     });
   }
+  let stepIdx = 0;
+  const nextStep = (status) => {
+    if (status !== 0 || stepIdx >= parsed.length) process.exit(status);
+    const step = parsed[stepIdx++];
+    const env = Object.assign({}, process.env, extraEnv);
+    if (step.event) {
+      env.npm_lifecycle_event = step.event;
+      env.npm_lifecycle_script = step.script;
+    }
+    runList(step.list, env, (c) => { child = c; }, nextStep);
+  };
+  nextStep(0);
+}
 
+// builtin runs a builtin command; it returns the status, or null when argv[0] is not a builtin.
+function builtin(argv, c, cmdEnv, state) {
+  switch (argv[0]) {
+    case 'echo': {
+      let a = argv.slice(1);
+      let nl = '\n';
+      if (a[0] === '-n') { nl = ''; a = a.slice(1); }
+      process.stdout.write(a.join(' ') + nl);
+      return 0;
+    }
+    case 'true': case ':': return 0;
+    case 'false': return 1;
+    case 'cd':
+      try {
+        const dir = path.resolve(state.cwd, argv[1] || state.env.HOME || '/');
+        if (!fs.statSync(dir).isDirectory()) throw new Error('not a directory');
+        state.cwd = dir;
+        return 0;
+      } catch (e) {
+        process.stderr.write(`cd: ${argv[1]}: ${e.message}\n`);
+        return 1;
+      }
+    case 'export':
+      for (const a of argv.slice(1)) {
+        const eq = a.indexOf('=');
+        if (eq > 0) state.env[a.slice(0, eq)] = a.slice(eq + 1);
+      }
+      for (const [k] of c.assigns) state.env[k] = cmdEnv[k];
+      return 0;
+  }
+  return null;
+}
+
+// runList runs one parsed script with env in the working directory, reports each child through
+// setChild, and calls done(status) when the script ends (exit N ends it too).
+function runList(list, env, setChild, done) {
+  const state = { env, cwd: process.cwd() };
+  let status = 0;
+  let idx = 0;
   const next = () => {
     while (idx < list.length) {
       const c = list[idx++];
       if ((c.op === '&&' && status !== 0) || (c.op === '||' && status === 0)) continue;
-      const cmdEnv = { ...env };
-      for (const [k, v] of c.assigns) cmdEnv[k] = expandWord(v, env);
+      const cmdEnv = Object.assign({}, state.env);
+      for (const [k, v] of c.assigns) cmdEnv[k] = expandWord(v, state.env);
       let argv = c.words.map((w) => expandWord(w, cmdEnv));
-      if (argv.length === 0) { Object.assign(env, cmdEnv); status = 0; continue; }
+      if (argv.length === 0) { Object.assign(state.env, cmdEnv); status = 0; continue; }
       if (argv[0] === 'exec') argv = argv.slice(1);
       if (argv.length === 0) { status = 0; continue; }
-      switch (argv[0]) {
-        case 'echo': {
-          let a = argv.slice(1);
-          let nl = '\n';
-          if (a[0] === '-n') { nl = ''; a = a.slice(1); }
-          process.stdout.write(a.join(' ') + nl);
-          status = 0;
-          continue;
-        }
-        case 'true': case ':': status = 0; continue;
-        case 'false': status = 1; continue;
-        case 'cd':
-          try {
-            const dir = path.resolve(cwd, argv[1] || env.HOME || '/');
-            if (!fs.statSync(dir).isDirectory()) throw new Error('not a directory');
-            cwd = dir;
-            status = 0;
-          } catch (e) {
-            process.stderr.write(`cd: ${argv[1]}: ${e.message}\n`);
-            status = 1;
-          }
-          continue;
-        case 'export':
-          for (const a of argv.slice(1)) {
-            const eq = a.indexOf('=');
-            if (eq > 0) env[a.slice(0, eq)] = a.slice(eq + 1);
-          }
-          Object.assign(env, Object.fromEntries(c.assigns.map(([k]) => [k, cmdEnv[k]])));
-          status = 0;
-          continue;
-        case 'exit':
-          process.exit(argv[1] === undefined ? status : Number(argv[1]) & 255);
+      if (argv[0] === 'exit') { done(argv[1] === undefined ? status : Number(argv[1]) & 255); return; }
+      const b = builtin(argv, c, cmdEnv, state);
+      if (b !== null) { status = b; continue; }
+      const target = resolveCommand(argv, cmdEnv, state.cwd);
+      if (!target) {
+        process.stderr.write(`launch: ${argv[0]}: command not found\n`);
+        status = 127;
+        continue;
       }
-      let file;
-      let args;
-      if (argv[0] === 'node' || argv[0] === 'nodejs') {
-        file = process.execPath;
-        args = argv.slice(1);
-      } else {
-        const found = lookPath(argv[0], cmdEnv, cwd);
-        if (!found || !isExecutable(found)) {
-          process.stderr.write(`launch: ${argv[0]}: command not found\n`);
-          status = 127;
-          continue;
-        }
-        if (nodeScript(found)) {
-          file = process.execPath;
-          args = [found, ...argv.slice(1)];
-        } else {
-          file = found;
-          args = argv.slice(1);
-        }
-      }
-      child = spawn(file, args, { cwd, env: cmdEnv, stdio: 'inherit', shell: false });
+      const child = spawn(target.file, target.args, { cwd: state.cwd, env: cmdEnv, stdio: 'inherit', shell: false });
+      setChild(child);
       child.on('error', (e) => {
         process.stderr.write(`launch: ${argv[0]}: ${e.message}\n`);
-        child = null;
+        setChild(null);
         status = 126;
         next();
       });
       child.on('exit', (code, signal) => {
-        child = null;
+        setChild(null);
         status = code !== null ? code : 128 + (require('os').constants.signals[signal] || 0);
         next();
       });
       return;
     }
-    process.exit(status);
+    done(status);
   };
   next();
+}
+
+// resolveCommand finds what to spawn for argv: this node for node and node scripts, else the file.
+function resolveCommand(argv, env, cwd) {
+  if (argv[0] === 'node' || argv[0] === 'nodejs') return { file: process.execPath, args: argv.slice(1) };
+  const found = lookPath(argv[0], env, cwd);
+  if (!found || !isExecutable(found)) return null;
+  if (nodeScript(found)) return { file: process.execPath, args: [found].concat(argv.slice(1)) };
+  return { file: found, args: argv.slice(1) };
+}
+
+// parseArgs reads --set NAME=VALUE and --run EVENT SCRIPT pairs (or -c SCRIPT).
+function parseArgs(argv) {
+  const steps = [];
+  const env = {};
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '-c' && i + 1 < argv.length) { steps.push({ event: null, script: argv[++i] }); continue; }
+    if (argv[i] === '--run' && i + 2 < argv.length) { steps.push({ event: argv[i + 1], script: argv[i + 2] }); i += 2; continue; }
+    if (argv[i] === '--set' && i + 1 < argv.length) {
+      const kv = argv[++i];
+      const eq = kv.indexOf('=');
+      if (eq > 0) { env[kv.slice(0, eq)] = kv.slice(eq + 1); continue; }
+    }
+    return null;
+  }
+  return steps.length > 0 ? { steps, env } : null;
 }
 
 function main(argv) {
@@ -327,8 +366,9 @@ function main(argv) {
       process.stdout.write(JSON.stringify(describe(script)) + '\n');
       return;
     }
-    if (mode === '-c' && script !== undefined) {
-      run(script);
+    const args = parseArgs(argv);
+    if (args) {
+      run(args.steps, args.env);
       return;
     }
   } catch (e) {
@@ -338,7 +378,7 @@ function main(argv) {
     }
     throw e;
   }
-  process.stderr.write('usage: launch.js --parse SCRIPT | -c SCRIPT\n');
+  process.stderr.write('usage: launch.js --parse SCRIPT | -c SCRIPT | [--set NAME=VALUE]... --run EVENT SCRIPT...\n');
   process.exit(2);
 }
 
