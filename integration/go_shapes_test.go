@@ -11,36 +11,45 @@ import (
 	"github.com/distill-build/distill/integration/harness"
 )
 
+// goShapes builds Go fixtures into OCI layouts with one shared cache.
+type goShapes struct{ cache string }
+
+// build runs distill on a copy of integration/testdata/go/<fixture>; it returns the build and the layout.
+func (g goShapes) build(t *testing.T, fixture string, args ...string) (build, string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "image")
+	b := distill(t, copyApp(t, "integration/testdata/go/"+fixture), append([]string{"-o", "oci:" + out, "--cache-dir", g.cache}, args...)...)
+	return b, out
+}
+
+// serve runs the image in the layout out and checks that GET path answers 200 with want in the body.
+func serve(t *testing.T, out, path, want string) {
+	t.Helper()
+	status, body := harness.Run(t, harness.LoadOCI(t, out)).WaitHTTP(t, path)
+	if status != 200 || !strings.Contains(body, want) {
+		t.Fatalf("GET %s = %d %q, want %q", path, status, body, want)
+	}
+}
+
+// small checks the Go size target and the static run image.
+func small(t *testing.T, b build) {
+	t.Helper()
+	if b.report.Total.Compressed > sizeTarget {
+		t.Errorf("compressed size %d > target %d", b.report.Total.Compressed, sizeTarget)
+	}
+	if !strings.Contains(b.stdout, "run image  distill/run:static") {
+		t.Errorf("not on run:static:\n%s", b.stdout)
+	}
+}
+
 // TestGoShapes builds Go apps in the shapes users have beyond a plain module (issue 13, Go items):
 // a main package without go.mod, a go.work without a root go.mod, a go directive that is only a
 // minimum, and an app that reads templates, static files and data at run time. The builds share
 // one cache, as a CI cache would, so the Go toolchain is downloaded once.
 func TestGoShapes(t *testing.T) {
 	harness.RequireTools(t)
-	cache := filepath.Join(t.TempDir(), "cache")
-	buildFixture := func(t *testing.T, fixture string, args ...string) (build, string) {
-		t.Helper()
-		out := filepath.Join(t.TempDir(), "image")
-		b := distill(t, copyApp(t, "integration/testdata/go/"+fixture), append([]string{"-o", "oci:" + out, "--cache-dir", cache}, args...)...)
-		return b, out
-	}
-	serve := func(t *testing.T, out, path, want string) {
-		t.Helper()
-		status, body := harness.Run(t, harness.LoadOCI(t, out)).WaitHTTP(t, path)
-		if status != 200 || !strings.Contains(body, want) {
-			t.Fatalf("GET %s = %d %q, want %q", path, status, body, want)
-		}
-	}
-	small := func(t *testing.T, b build) {
-		t.Helper()
-		if b.report.Total.Compressed > sizeTarget {
-			t.Errorf("compressed size %d > target %d", b.report.Total.Compressed, sizeTarget)
-		}
-		if !strings.Contains(b.stdout, "run image  distill/run:static") {
-			t.Errorf("not on run:static:\n%s", b.stdout)
-		}
-	}
-
+	g := goShapes{cache: filepath.Join(t.TempDir(), "cache")}
+	buildFixture := g.build
 	t.Run("go directive is a minimum", func(t *testing.T) {
 		b, out := buildFixture(t, "go-min-version")
 		b.must(t)
@@ -90,30 +99,33 @@ func TestGoShapes(t *testing.T) {
 		}
 	})
 
-	t.Run("files read at run time are kept", func(t *testing.T) {
-		b, out := buildFixture(t, "runtime-files")
-		b.must(t)
-		for _, want := range []string{"Keeping templates for run time: conventional asset directory", "Keeping data/motto.txt for run time: named in main.go"} {
-			if !strings.Contains(b.stderr+b.stdout, want) {
-				t.Errorf("log lacks %q:\n%s", want, b.stderr)
-			}
+	t.Run("files read at run time are kept", func(t *testing.T) { checkRuntimeFiles(t, g) })
+}
+
+// checkRuntimeFiles builds the runtime-files fixture and checks that its templates, static files
+// and data file are in the image and served, and its source and notes are not.
+func checkRuntimeFiles(t *testing.T, g goShapes) {
+	b, out := g.build(t, "runtime-files")
+	b.must(t)
+	for _, want := range []string{"Keeping templates for run time: conventional asset directory", "Keeping data/motto.txt for run time: named in main.go"} {
+		if !strings.Contains(b.stderr+b.stdout, want) {
+			t.Errorf("log lacks %q:\n%s", want, b.stderr)
 		}
-		ref := harness.LoadOCI(t, out)
-		c := harness.Run(t, ref)
-		if status, body := c.WaitHTTP(t, "/"); status != 200 || !strings.Contains(body, "runtime-files OK") || !strings.Contains(body, "kept because main.go names it") {
-			t.Errorf("GET / = %d %q", status, body)
+	}
+	c := harness.Run(t, harness.LoadOCI(t, out))
+	if status, body := c.WaitHTTP(t, "/"); status != 200 || !strings.Contains(body, "runtime-files OK") || !strings.Contains(body, "kept because main.go names it") {
+		t.Errorf("GET / = %d %q", status, body)
+	}
+	if status, body := c.WaitHTTP(t, "/static/site.css"); status != 200 || !strings.Contains(body, "runtime-files css") {
+		t.Errorf("GET /static/site.css = %d %q", status, body)
+	}
+	files := harness.Entries(t, out)
+	for _, gone := range []string{"/workspace/main.go", "/workspace/go.mod", "/workspace/NOTES.md"} {
+		if _, ok := files[gone]; ok {
+			t.Errorf("image still has %s", gone)
 		}
-		if status, body := c.WaitHTTP(t, "/static/site.css"); status != 200 || !strings.Contains(body, "runtime-files css") {
-			t.Errorf("GET /static/site.css = %d %q", status, body)
-		}
-		files := harness.Entries(t, out)
-		for _, gone := range []string{"/workspace/main.go", "/workspace/go.mod", "/workspace/NOTES.md"} {
-			if _, ok := files[gone]; ok {
-				t.Errorf("image still has %s", gone)
-			}
-		}
-		small(t, b)
-	})
+	}
+	small(t, b)
 }
 
 var toolchainRE = regexp.MustCompile(`^v0\.0\.1-go1\.(\d+)\.(\d+)\.linux-amd64$`)

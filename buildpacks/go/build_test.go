@@ -257,11 +257,23 @@ func TestBuildCompileError(t *testing.T) {
 	}
 }
 
-// TestResolveGo checks the toolchain choice against a go layer holding Go 1.99.1, without running
-// or downloading anything: exact requests are honoured, minimums and lines take the newest listed
-// release, and the lookup is cached in the layer (and reused when the proxy cannot be asked).
-func TestResolveGo(t *testing.T) {
-	now := time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)
+// resolveGoCase is one case of TestResolveGo.
+type resolveGoCase struct {
+	name      string
+	req       string
+	kind      matchKind
+	list      []string
+	listErr   error
+	meta      map[string]interface{} // lookup metadata in the layer
+	local     bool                   // GOTOOLCHAIN=local
+	want      string                 // "bootstrap" or "cached"
+	wantLog   string
+	wantListd bool // the proxy was asked
+	wantErr   string
+}
+
+// resolveGoCases are the toolchain choices TestResolveGo checks, at time now.
+func resolveGoCases(now time.Time) []resolveGoCase {
 	listed := []string{"v0.0.1-go1.24.4.linux-amd64", "v0.0.1-go1.99.0.linux-amd64", "v0.0.1-go1.99.1.linux-amd64", "v0.0.1-go1.100rc1.linux-amd64"}
 	onlyBootstrap := []string{"v0.0.1-go1.22.0.linux-amd64", "v0.0.1-go1.24.4.linux-amd64"}
 	offline := errors.New("dial tcp: no route to host")
@@ -270,19 +282,7 @@ func TestResolveGo(t *testing.T) {
 		key := lookupKey(versionRequest{Version: v, Kind: matchAtLeast})
 		return map[string]interface{}{metaLookupRequest: key, metaLookupResult: result, metaLookupTime: now.Add(-age).Format(time.RFC3339)}
 	}
-	tests := []struct {
-		name      string
-		req       string
-		kind      matchKind
-		list      []string
-		listErr   error
-		meta      map[string]interface{} // lookup metadata in the layer
-		local     bool                   // GOTOOLCHAIN=local
-		want      string                 // "bootstrap" or "cached"
-		wantLog   string
-		wantListd bool // the proxy was asked
-		wantErr   string
-	}{
+	return []resolveGoCase{
 		{name: "exact pin, cached", req: "1.99.1", kind: matchExact, want: "cached", wantLog: "Reusing cached Go 1.99.1: pinned by test"},
 		{name: "exact pin is the bootstrap", req: "1.24.4", kind: matchExact, want: "bootstrap", wantLog: "Using Go 1.24.4 from the build image: pinned"},
 		{name: "line takes newest patch", req: "1.99", kind: matchLine, list: listed, want: "cached", wantListd: true},
@@ -296,6 +296,14 @@ func TestResolveGo(t *testing.T) {
 		{name: "GOTOOLCHAIN=local", req: "1.22", kind: matchAtLeast, local: true, want: "bootstrap", wantLog: "GOTOOLCHAIN=local"},
 		{name: "GOTOOLCHAIN=local too old", req: "1.99.1", kind: matchExact, local: true, wantErr: "unset GOTOOLCHAIN"},
 	}
+}
+
+// TestResolveGo checks the toolchain choice against a go layer holding Go 1.99.1, without running
+// or downloading anything: exact requests are honoured, minimums and lines take the newest listed
+// release, and the lookup is cached in the layer (and reused when the proxy cannot be asked).
+func TestResolveGo(t *testing.T) {
+	now := time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)
+	tests := resolveGoCases(now)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			layers := t.TempDir()
