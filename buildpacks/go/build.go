@@ -35,9 +35,25 @@ type Builder struct {
 	// BootstrapGo is the go command of the build image; empty means look it up (PATH, /usr/lib/go-*).
 	BootstrapGo string
 
+	// ListToolchains lists the Go toolchains the module proxy serves; nil means ask the go command.
+	ListToolchains toolchainLister
+
+	// Now is the clock for the cached version lookup; nil means time.Now.
+	Now func() time.Time
+
 	config buildpack.Config
+	// appKey is this build's record of the app layer's binaries: the key
+	// (buildKey) the last build left in the go-cache layer's metadata, and
+	// that metadata, where compile records this build's key.
+	appKey struct {
+		last   string
+		record map[string]interface{}
+		reused bool
+	}
 }
 
+// Build reads the Go project, picks and installs the Go toolchain, downloads modules, builds the
+// targets into the app layer and removes the source, keeping what the app reads at run time.
 func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if b.Logger == nil {
 		b.Logger = newLogger(os.Stdout)
@@ -48,151 +64,176 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	result := libcnb.NewBuildResult()
 	appDir := ctx.ApplicationPath
 
-	mod, err := readGoMod(appDir)
+	proj, err := readProject(appDir)
 	if err != nil {
 		return result, err
 	}
-	req, hasReq, err := selectVersion(filepath.Join(appDir, "go.mod"), mod, b.config.Get("BP_GO_VERSION"))
+	b.Logger.Bodyf("Go project: %s", proj.Shape)
+	versionFile := proj.File
+	if versionFile == "" {
+		versionFile = filepath.Join(appDir, "go.mod")
+	}
+	req, err := selectVersion(versionFile, proj.Mod, versionEnv{BPGoVersion: b.config.Get("BP_GO_VERSION"), GoToolchain: b.config.Get("GOTOOLCHAIN")})
 	if err != nil {
 		return result, err
 	}
-
-	// Toolchain.
 	b.Logger.Header("Go toolchain")
+	tool, layers, err := b.toolchain(ctx, req)
+	if err != nil {
+		return result, err
+	}
+	result.Layers = append(result.Layers, layers...)
+
+	b.Logger.Header("Go modules")
+	envOverrides, vendored, layers, err := b.modules(ctx, proj, tool)
+	if err != nil {
+		return result, err
+	}
+	result.Layers = append(result.Layers, layers...)
+
+	b.Logger.Header("Building")
+	appLayer, targets, binaries, err := b.compile(ctx, proj, tool, envOverrides, vendored)
+	if err != nil {
+		return result, err
+	}
+	result.Layers = append(result.Layers, appLayer)
+	result.Processes = processes(filepath.Join(appLayer.Path, "bin"), targets)
+
+	if err := b.pruneSource(appDir); err != nil {
+		return result, err
+	}
+	verb := "Built"
+	if b.appKey.reused {
+		verb = "Reused"
+	}
+	b.Logger.Bodyf("%s %d binary(ies) with Go %s in %.1fs", verb, len(binaries), tool.Version, time.Since(start).Seconds())
+	return result, nil
+}
+
+// toolchain finds the build image's go and resolves the Go the build runs (see resolveGo); it
+// returns the go layer when the toolchain lives there.
+func (b *Builder) toolchain(ctx libcnb.BuildContext, req versionRequest) (goTool, []libcnb.Layer, error) {
 	bootstrapBin := b.BootstrapGo
 	if bootstrapBin == "" {
+		var err error
 		if bootstrapBin, err = findBootstrapGo(); err != nil {
-			return result, err
+			return goTool{}, nil, err
 		}
 	}
 	bootstrap, err := inspectGo(bootstrapBin, ctx.Layers.Path, b.goEnv(goTool{}, nil))
 	if err != nil {
-		return result, err
+		return goTool{}, nil, err
 	}
 	goLayer, err := ctx.Layers.Layer(LayerGo)
 	if err != nil {
-		return result, err
+		return goTool{}, nil, err
 	}
-	tool, usesLayer, err := b.resolveGo(req, hasReq, bootstrap, &goLayer)
-	if err != nil {
-		return result, err
+	tool, usesLayer, err := b.resolveGo(req, bootstrap, &goLayer)
+	if err != nil || !usesLayer {
+		return tool, nil, err
 	}
-	if usesLayer {
-		result.Layers = append(result.Layers, goLayer)
-	}
+	return tool, []libcnb.Layer{goLayer}, nil
+}
 
-	// Build cache.
+// modules sets up the go-cache layer and fills the go-mod layer (unless the app vendors its
+// modules). For a main package without go.mod it first writes one. It returns the environment
+// the go commands run with.
+func (b *Builder) modules(ctx libcnb.BuildContext, proj project, tool goTool) (map[string]string, bool, []libcnb.Layer, error) {
+	appDir := ctx.ApplicationPath
 	cacheLayer, err := ctx.Layers.Layer(LayerGoCache)
 	if err != nil {
-		return result, err
+		return nil, false, nil, err
 	}
 	if err := os.MkdirAll(cacheLayer.Path, 0o755); err != nil {
-		return result, err
+		return nil, false, nil, fmt.Errorf("unable to create %s: %w", cacheLayer.Path, err)
 	}
-	// The key of the last build's binaries lives here, in a layer that is
-	// cached but never exported, so the image's labels do not depend on
-	// workspace files the build ignores.
-	lastKey, _ := cacheLayer.Metadata[metaAppBuildKey].(string)
+	// The key of the last build's binaries lives in this layer, cached but
+	// never exported, so the image's labels do not depend on workspace files
+	// the build ignores.
+	b.appKey.last, _ = cacheLayer.Metadata[metaAppBuildKey].(string)
 	cacheLayer.LayerTypes = libcnb.LayerTypes{Cache: true}
 	cacheLayer.Metadata = map[string]interface{}{"purpose": "GOCACHE"}
+	b.appKey.record = cacheLayer.Metadata
+	layers := []libcnb.Layer{cacheLayer}
 
-	// Modules.
-	b.Logger.Header("Go modules")
 	modLayer, err := ctx.Layers.Layer(LayerGoMod)
 	if err != nil {
-		return result, err
+		return nil, false, nil, err
+	}
+	env := map[string]string{"GOCACHE": cacheLayer.Path, "GOMODCACHE": modLayer.Path}
+	if proj.Shape == ShapeGOPATH {
+		if err := b.writeModule(appDir, tool, env); err != nil {
+			return nil, false, nil, err
+		}
 	}
 	vendored := fileExists(filepath.Join(appDir, "vendor", "modules.txt"))
-	envOverrides := map[string]string{"GOCACHE": cacheLayer.Path, "GOMODCACHE": modLayer.Path}
 	if vendored {
 		b.Logger.Body("vendor/modules.txt found: building with -mod=vendor, no module download")
-	} else {
-		if err := b.downloadModules(appDir, tool, &modLayer, envOverrides); err != nil {
-			return result, err
-		}
-		result.Layers = append(result.Layers, modLayer)
+		return env, true, layers, nil
 	}
+	if err := b.downloadModules(appDir, proj, tool, &modLayer, env); err != nil {
+		return nil, false, nil, err
+	}
+	return env, false, append(layers, modLayer), nil
+}
 
-	// Targets and flags.
-	targets, err := resolveTargets(appDir, b.config.Get("BP_GO_TARGETS"), mod.ModulePath)
+// compile builds the targets into the app layer, unless the last build's binaries came from the
+// same source, Go and flags.
+func (b *Builder) compile(ctx libcnb.BuildContext, proj project, tool goTool, env map[string]string, vendored bool) (libcnb.Layer, []target, []string, error) {
+	appDir := ctx.ApplicationPath
+	targets, err := resolveProjectTargets(appDir, proj, b.config.Get("BP_GO_TARGETS"))
 	if err != nil {
-		return result, err
+		return libcnb.Layer{}, nil, nil, err
 	}
 	flags, err := buildFlags(b.config.Get("BP_GO_BUILD_FLAGS"), b.config.Get("BP_GO_BUILD_LDFLAGS"), vendored)
 	if err != nil {
-		return result, err
+		return libcnb.Layer{}, nil, nil, err
 	}
 	if !b.config.IsSet("CGO_ENABLED") {
-		envOverrides["CGO_ENABLED"] = "0"
+		env["CGO_ENABLED"] = "0"
 	}
-
-	// Build into the app layer, unless the last build's binaries came from
-	// the same source, Go and flags.
-	b.Logger.Header("Building")
 	appLayer, err := ctx.Layers.Layer(LayerApp)
 	if err != nil {
-		return result, err
+		return libcnb.Layer{}, nil, nil, err
 	}
 	binDir := filepath.Join(appLayer.Path, "bin")
-	key, err := buildKey(appDir, tool.Version.String(), buildArgs(binDir, targets, flags), b.goEnv(tool, envOverrides))
+	key, err := buildKey(appDir, tool.Version.String(), buildArgs(binDir, targets, flags), b.goEnv(tool, env))
 	if err != nil {
-		return result, err
+		return libcnb.Layer{}, nil, nil, err
 	}
 	binaries, pkgs := targetOutputs(binDir, targets)
-	reused := lastKey == key && allExist(binaries)
-	if reused {
+	b.appKey.reused = b.appKey.last == key && allExist(binaries)
+	if b.appKey.reused {
 		b.Logger.Body("Reusing the binaries of the last build: source, Go version, flags and environment unchanged")
 	} else {
 		if appLayer, err = appLayer.Reset(); err != nil {
-			return result, err
+			return libcnb.Layer{}, nil, nil, err
 		}
-		if err := b.buildTargets(appDir, tool, binDir, targets, flags, envOverrides); err != nil {
-			return result, err
+		if err := b.buildTargets(appDir, tool, binDir, targets, flags, env); err != nil {
+			return libcnb.Layer{}, nil, nil, err
 		}
 	}
 	// Launch, and cached so that an unchanged app is not built again.
 	appLayer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
 	appLayer.Metadata = map[string]interface{}{"go-version": tool.Version.String(), "targets": pkgs}
-	cacheLayer.Metadata[metaAppBuildKey] = key
-	result.Layers = append(result.Layers, cacheLayer)
+	b.appKey.record[metaAppBuildKey] = key
 	if err := writeSBOM(appLayer.SBOMPath(libcnb.CycloneDXJSON), binaries); err != nil {
-		return result, err
+		return libcnb.Layer{}, nil, nil, err
 	}
-	result.Layers = append(result.Layers, appLayer)
+	return appLayer, targets, binaries, nil
+}
 
+// processes are the launch processes: one per target, the first the default; a lone target is "web".
+func processes(binDir string, targets []target) []libcnb.Process {
+	var procs []libcnb.Process
 	for i, t := range targets {
 		typ := t.Name
 		if len(targets) == 1 {
 			typ = "web"
 		}
-		result.Processes = append(result.Processes, libcnb.Process{
-			Type:    typ,
-			Command: []string{filepath.Join(binDir, t.Name)},
-			Default: i == 0,
-		})
+		procs = append(procs, libcnb.Process{Type: typ, Command: []string{filepath.Join(binDir, t.Name)}, Default: i == 0})
 	}
-
-	// Source removal.
-	patterns, err := parseKeepPatterns(b.config.Get("BP_KEEP_FILES"))
-	if err != nil {
-		return result, err
-	}
-	kept, err := removeSource(appDir, patterns)
-	if err != nil {
-		return result, err
-	}
-	if len(patterns) > 0 {
-		b.Logger.Bodyf("Removed the source, keeping %d path(s) matching BP_KEEP_FILES=%s", len(kept), b.config.Get("BP_KEEP_FILES"))
-	} else {
-		b.Logger.Body("Removed the source from the app directory (set BP_KEEP_FILES to keep files)")
-	}
-
-	verb := "Built"
-	if reused {
-		verb = "Reused"
-	}
-	b.Logger.Bodyf("%s %d binary(ies) with Go %s in %.1fs", verb, len(binaries), tool.Version, time.Since(start).Seconds())
-	return result, nil
+	return procs
 }
 
 // buildTargets runs go build for each target into binDir.
@@ -216,23 +257,19 @@ func (b *Builder) buildTargets(appDir string, tool goTool, binDir string, target
 	return nil
 }
 
-// downloadModules fills the go-mod layer (GOMODCACHE) unless go.sum and the Go version are unchanged.
-func (b *Builder) downloadModules(appDir string, tool goTool, layer *libcnb.Layer, envOverrides map[string]string) error {
-	sum, err := os.ReadFile(filepath.Join(appDir, "go.sum"))
-	if err != nil && !os.IsNotExist(err) {
+// downloadModules fills the go-mod layer (GOMODCACHE) unless the checksum files (go.sum; for a
+// workspace go.work.sum and every used module's go.sum) and the Go version are unchanged.
+func (b *Builder) downloadModules(appDir string, proj project, tool goTool, layer *libcnb.Layer, envOverrides map[string]string) error {
+	key, err := sumKey(appDir, proj)
+	if err != nil {
 		return err
-	}
-	key := "none"
-	if err == nil {
-		h := sha256.Sum256(sum)
-		key = hex.EncodeToString(h[:])
 	}
 	want := map[string]interface{}{"go-sum-sha256": key, "go-version": tool.Version.String()}
 	layer.LayerTypes = libcnb.LayerTypes{Cache: true}
 
 	if layer.Metadata["go-sum-sha256"] == key && layer.Metadata["go-version"] == tool.Version.String() && fileExists(layer.Path) {
 		layer.Metadata = want
-		b.Logger.Body("Reusing cached Go modules (go.sum unchanged)")
+		b.Logger.Body("Reusing cached Go modules (checksum files unchanged)")
 		return nil
 	}
 	if err := makeWritableAndRemove(layer.Path); err != nil {
@@ -274,4 +311,35 @@ func shellJoin(args []string) string {
 		}
 	}
 	return strings.Join(q, " ")
+}
+
+// sumKey is the hex SHA-256 of the project's checksum files (names and contents), or "none" when
+// there are none (the project needs no modules).
+func sumKey(appDir string, proj project) (string, error) {
+	files := []string{"go.sum"}
+	if proj.Shape == ShapeWorkspace {
+		files = []string{"go.work.sum"}
+		for _, u := range proj.Uses {
+			files = append(files, filepath.ToSlash(filepath.Join(u, "go.sum")))
+		}
+	}
+	h := sha256.New()
+	found := false
+	for _, f := range files {
+		p := filepath.Join(appDir, filepath.FromSlash(f))
+		data, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("unable to read %s: %w", p, err)
+		}
+		found = true
+		fmt.Fprintf(h, "%s %d\n", f, len(data))
+		h.Write(data)
+	}
+	if !found {
+		return "none", nil
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

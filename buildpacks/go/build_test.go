@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/buildpacks/libcnb/v2"
+	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
 )
@@ -69,6 +72,20 @@ func copyDir(t *testing.T, src, dst string) {
 	}
 }
 
+// hostGoIsNewest is a toolchain lister that offers only the go on PATH, so builds in unit tests
+// choose it and download nothing.
+func hostGoIsNewest(t *testing.T) toolchainLister {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOVERSION", "GOHOSTOS", "GOHOSTARCH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	return func(goTool, string) ([]string, error) {
+		return []string{"v0.0.1-" + f[0] + "." + f[1] + "-" + f[2]}, nil
+	}
+}
+
 func requireGo(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
@@ -109,7 +126,7 @@ func TestBuildFixture(t *testing.T) {
 	exit := &recordingExit{}
 	libpak.BuildpackMain(
 		Detector{Logger: log.NewPaketoLogger(&out)}.Detect,
-		(&Builder{Logger: log.NewPaketoLogger(&out)}).Build,
+		(&Builder{Logger: log.NewPaketoLogger(&out), ListToolchains: hostGoIsNewest(t)}).Build,
 		libcnb.WithArguments([]string{"/cnb/buildpacks/distill_go/1.0.0/bin/build"}),
 		libcnb.WithExitHandler(exit),
 	)
@@ -210,7 +227,7 @@ func TestBuildFixture(t *testing.T) {
 	}
 
 	logs := out.String()
-	for _, want := range []string{"from the build image", "CGO_ENABLED=0 go build -o " + bin + " -trimpath -buildvcs=false '-ldflags=-s -w' .", "Built 1 binary"} {
+	for _, want := range []string{"from the build image: the newest Go satisfying >= 1.22.0 (go.mod go directive)", "CGO_ENABLED=0 go build -o " + bin + " -trimpath -buildvcs=false '-ldflags=-s -w' .", "Built 1 binary"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q", want)
 		}
@@ -228,7 +245,7 @@ func TestBuildCompileError(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	var out bytes.Buffer
-	_, err := (&Builder{Logger: log.NewPaketoLogger(&out)}).Build(libcnb.BuildContext{
+	_, err := (&Builder{Logger: log.NewPaketoLogger(&out), ListToolchains: hostGoIsNewest(t)}).Build(libcnb.BuildContext{
 		ApplicationPath: app,
 		Layers:          libcnb.Layers{Path: layers},
 	})
@@ -240,54 +257,104 @@ func TestBuildCompileError(t *testing.T) {
 	}
 }
 
-// TestReuseCachedToolchain checks that a go layer holding the requested version is reused
-// without running anything.
-func TestReuseCachedToolchain(t *testing.T) {
-	layers := t.TempDir()
-	root := filepath.Join(layers, "go", "mod", "golang.org", "toolchain@v0.0.1-go1.99.1.linux-amd64")
-	writeFile(t, filepath.Join(root, "bin", "go"), "#!/bin/false\n")
-	l := libcnb.Layers{Path: layers}
-	layer, err := l.Layer(LayerGo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer.Metadata = map[string]interface{}{"version": "1.99.1", "arch": "amd64", "goroot": "mod/golang.org/toolchain@v0.0.1-go1.99.1.linux-amd64"}
+// resolveGoCase is one case of TestResolveGo.
+type resolveGoCase struct {
+	name      string
+	req       string
+	kind      matchKind
+	list      []string
+	listErr   error
+	meta      map[string]interface{} // lookup metadata in the layer
+	local     bool                   // GOTOOLCHAIN=local
+	want      string                 // "bootstrap" or "cached"
+	wantLog   string
+	wantListd bool // the proxy was asked
+	wantErr   string
+}
 
-	var out bytes.Buffer
-	b := &Builder{Logger: log.NewPaketoLogger(&out)}
-	bootstrap := goTool{Bin: "/nonexistent/go", Version: goVersion{Major: 1, Minor: 24, Patch: 4, HasPatch: true}, OS: "linux", Arch: "amd64"}
-	tests := []struct {
-		name   string
-		req    string
-		kind   matchKind
-		reused bool
-	}{
-		{"exact", "1.99.1", matchExact, true},
-		{"line", "1.99", matchLine, true},
-		{"at least", "1.99", matchAtLeast, true},
-		{"bootstrap satisfies", "1.22", matchAtLeast, false},
+// resolveGoCases are the toolchain choices TestResolveGo checks, at time now.
+func resolveGoCases(now time.Time) []resolveGoCase {
+	listed := []string{"v0.0.1-go1.24.4.linux-amd64", "v0.0.1-go1.99.0.linux-amd64", "v0.0.1-go1.99.1.linux-amd64", "v0.0.1-go1.100rc1.linux-amd64"}
+	onlyBootstrap := []string{"v0.0.1-go1.22.0.linux-amd64", "v0.0.1-go1.24.4.linux-amd64"}
+	offline := errors.New("dial tcp: no route to host")
+	lookup := func(req, result string, age time.Duration) map[string]interface{} {
+		v, _ := parseGoVersion(req)
+		key := lookupKey(versionRequest{Version: v, Kind: matchAtLeast})
+		return map[string]interface{}{metaLookupRequest: key, metaLookupResult: result, metaLookupTime: now.Add(-age).Format(time.RFC3339)}
 	}
+	return []resolveGoCase{
+		{name: "exact pin, cached", req: "1.99.1", kind: matchExact, want: "cached", wantLog: "Reusing cached Go 1.99.1: pinned by test"},
+		{name: "exact pin is the bootstrap", req: "1.24.4", kind: matchExact, want: "bootstrap", wantLog: "Using Go 1.24.4 from the build image: pinned"},
+		{name: "line takes newest patch", req: "1.99", kind: matchLine, list: listed, want: "cached", wantListd: true},
+		{name: "minimum takes newest Go", req: "1.22", kind: matchAtLeast, list: listed, want: "cached", wantListd: true, wantLog: "newest Go satisfying >= 1.22.0"},
+		{name: "bootstrap is the newest", req: "1.22", kind: matchAtLeast, list: onlyBootstrap, want: "bootstrap", wantListd: true},
+		{name: "fresh lookup is not repeated", req: "1.22", kind: matchAtLeast, meta: lookup("1.22", "1.99.1", time.Hour), listErr: offline, want: "cached", wantLog: "looked up 1h0m0s ago"},
+		{name: "stale lookup is repeated", req: "1.22", kind: matchAtLeast, meta: lookup("1.22", "1.24.4", 48*time.Hour), list: listed, want: "cached", wantListd: true},
+		{name: "offline reuses the stale lookup", req: "1.22", kind: matchAtLeast, meta: lookup("1.22", "1.99.1", 48*time.Hour), listErr: offline, want: "cached", wantListd: true, wantLog: "when last looked up"},
+		{name: "offline falls back to the bootstrap", req: "1.22", kind: matchAtLeast, listErr: offline, want: "bootstrap", wantListd: true, wantLog: "could not list Go toolchains"},
+		{name: "offline and nothing fits", req: "1.30", kind: matchAtLeast, listErr: offline, wantListd: true, wantErr: "set BP_GO_VERSION"},
+		{name: "GOTOOLCHAIN=local", req: "1.22", kind: matchAtLeast, local: true, want: "bootstrap", wantLog: "GOTOOLCHAIN=local"},
+		{name: "GOTOOLCHAIN=local too old", req: "1.99.1", kind: matchExact, local: true, wantErr: "unset GOTOOLCHAIN"},
+	}
+}
+
+// TestResolveGo checks the toolchain choice against a go layer holding Go 1.99.1, without running
+// or downloading anything: exact requests are honoured, minimums and lines take the newest listed
+// release, and the lookup is cached in the layer (and reused when the proxy cannot be asked).
+func TestResolveGo(t *testing.T) {
+	now := time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)
+	tests := resolveGoCases(now)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out.Reset()
-			v, _ := parseGoVersion(tt.req)
-			lay := layer
-			tool, used, err := b.resolveGo(versionRequest{Version: v, Kind: tt.kind, Source: "test"}, true, bootstrap, &lay)
+			layers := t.TempDir()
+			root := filepath.Join(layers, "go", "mod", "golang.org", "toolchain@v0.0.1-go1.99.1.linux-amd64")
+			writeFile(t, filepath.Join(root, "bin", "go"), "#!/bin/false\n")
+			l := libcnb.Layers{Path: layers}
+			layer, err := l.Layer(LayerGo)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if used != tt.reused {
-				t.Fatalf("used layer = %v, want %v", used, tt.reused)
+			layer.Metadata = map[string]interface{}{"version": "1.99.1", "arch": "amd64", "goroot": "mod/golang.org/toolchain@v0.0.1-go1.99.1.linux-amd64"}
+			for k, v := range tt.meta {
+				layer.Metadata[k] = v
 			}
-			if tt.reused {
-				if tool.Root != root || tool.Version.String() != "1.99.1" || !lay.Cache || !lay.Build || lay.Launch {
-					t.Errorf("tool = %+v, layer types = %+v", tool, lay.LayerTypes)
+			var out bytes.Buffer
+			asked := false
+			b := &Builder{Logger: log.NewPaketoLogger(&out), Now: func() time.Time { return now }, config: buildpack.Config{}}
+			b.ListToolchains = func(goTool, string) ([]string, error) { asked = true; return tt.list, tt.listErr }
+			if tt.local {
+				b.config["GOTOOLCHAIN"] = "local"
+			}
+			bootstrap := goTool{Bin: "/nonexistent/go", Version: goVersion{Major: 1, Minor: 24, Patch: 4, HasPatch: true}, OS: "linux", Arch: "amd64"}
+			v, _ := parseGoVersion(tt.req)
+			tool, used, err := b.resolveGo(versionRequest{Version: v, Kind: tt.kind, Source: "test"}, bootstrap, &layer)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
-				if !strings.Contains(out.String(), "Reusing cached Go 1.99.1") {
-					t.Errorf("log = %q", out.String())
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if asked != tt.wantListd {
+				t.Errorf("proxy asked = %v, want %v", asked, tt.wantListd)
+			}
+			switch tt.want {
+			case "cached":
+				if !used || tool.Root != root || tool.Version.String() != "1.99.1" || !layer.Cache || !layer.Build || layer.Launch {
+					t.Errorf("tool = %+v used %v, layer types = %+v", tool, used, layer.LayerTypes)
 				}
-			} else if tool.Bin != bootstrap.Bin {
-				t.Errorf("tool = %+v, want bootstrap", tool)
+			case "bootstrap":
+				if used || tool.Bin != bootstrap.Bin {
+					t.Errorf("tool = %+v used %v, want the bootstrap", tool, used)
+				}
+			}
+			if !strings.Contains(out.String(), tt.wantLog) {
+				t.Errorf("log %q lacks %q", out.String(), tt.wantLog)
+			}
+			if tt.list != nil && layer.Metadata[metaLookupResult] == nil && used {
+				t.Errorf("lookup not cached in the layer metadata: %v", layer.Metadata)
 			}
 		})
 	}

@@ -1,10 +1,8 @@
 package golang
 
 import (
-	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/buildpacks/libcnb/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
@@ -13,25 +11,24 @@ import (
 // PlanEntryGo is the build plan entry this buildpack provides and requires.
 const PlanEntryGo = "go"
 
-// Detector passes when the application has a go.mod at its root.
+// Detector passes when the application root holds a Go project: a go.mod, a go.work, or a main
+// package without either (see DetectShape).
 type Detector struct {
 	Logger log.Logger
 }
 
+// Detect passes for any Go project shape and provides and requires the go plan entry.
 func (d Detector) Detect(ctx libcnb.DetectContext) (libcnb.DetectResult, error) {
 	logger := d.Logger
 	if logger == nil {
 		logger = log.NewPaketoLogger(os.Stdout)
 	}
-	path := filepath.Join(ctx.ApplicationPath, "go.mod")
-	info, err := os.Stat(path)
-	switch {
-	case os.IsNotExist(err) || (err == nil && info.IsDir()):
-		logger.Bodyf("SKIPPED: no go.mod in %s", ctx.ApplicationPath)
+	shape := DetectShape(ctx.ApplicationPath)
+	if shape == ShapeNone {
+		logger.Bodyf("SKIPPED: no go.mod, go.work or main package (.go files of package main) in %s", ctx.ApplicationPath)
 		return libcnb.DetectResult{Pass: false}, nil
-	case err != nil:
-		return libcnb.DetectResult{}, fmt.Errorf("unable to stat %s: %w", path, err)
 	}
+	logger.Bodyf("Go project: %s", shape)
 	return libcnb.DetectResult{
 		Pass: true,
 		Plans: []libcnb.BuildPlan{{

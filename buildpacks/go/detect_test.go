@@ -19,10 +19,13 @@ func TestDetect(t *testing.T) {
 		pass  bool
 		log   string
 	}{
-		{name: "go.mod at root", files: map[string]string{"go.mod": "module m\n"}, pass: true},
-		{name: "no go.mod", files: map[string]string{"main.go": "package main\n"}, log: "no go.mod in "},
-		{name: "go.mod only in subdir", files: map[string]string{"sub/go.mod": "module m\n"}, log: "no go.mod in "},
-		{name: "go.mod is a directory", dirs: []string{"go.mod"}, log: "no go.mod in "},
+		{name: "go.mod at root", files: map[string]string{"go.mod": "module m\n"}, pass: true, log: "module (go.mod)"},
+		{name: "main package without go.mod", files: map[string]string{"main.go": "package main\n"}, pass: true, log: "main package without go.mod"},
+		{name: "go.work without go.mod", files: map[string]string{"go.work": "go 1.24\nuse ./api\n", "api/go.mod": "module a\n"}, pass: true, log: "workspace (go.work"},
+		{name: "library package without go.mod", files: map[string]string{"lib.go": "package lib\n"}, log: "no go.mod, go.work or main package"},
+		{name: "only a test of package main", files: map[string]string{"main_test.go": "package main\n"}, log: "no go.mod, go.work or main package"},
+		{name: "go.mod only in subdir", files: map[string]string{"sub/go.mod": "module m\n"}, log: "no go.mod, go.work or main package"},
+		{name: "go.mod is a directory", dirs: []string{"go.mod"}, log: "no go.mod, go.work or main package"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +51,7 @@ func TestDetect(t *testing.T) {
 					t.Errorf("plans = %+v", res.Plans)
 				}
 			}
-			if !strings.Contains(buf.String(), tt.log) || (tt.log != "" && !strings.Contains(buf.String(), dir)) {
+			if !strings.Contains(buf.String(), tt.log) || (!tt.pass && !strings.Contains(buf.String(), dir)) {
 				t.Errorf("log %q does not mention %q and the dir", buf.String(), tt.log)
 			}
 		})

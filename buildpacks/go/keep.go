@@ -52,9 +52,32 @@ func filepathDirSlash(p string) string {
 	return p[:i]
 }
 
-// removeSource deletes everything under appDir except the paths matched by patterns (and the
-// directories leading to them). appDir itself stays. It returns the kept files, sorted.
-func removeSource(appDir string, patterns []string) ([]string, error) {
+// keeper says which source paths survive the source removal.
+type keeper struct {
+	Patterns []string // BP_KEEP_FILES globs: what they match is kept whole
+	Runtime  []string // files and directories the app reads at run time: kept, Go source excepted
+}
+
+// keeps reports whether the file rel (slash separated, relative to the app root) is kept.
+func (k keeper) keeps(rel string) bool {
+	if keepMatch(rel, k.Patterns) {
+		return true
+	}
+	if strings.HasSuffix(rel, ".go") {
+		return false
+	}
+	for _, r := range k.Runtime {
+		if rel == r || strings.HasPrefix(rel, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// removeSource deletes everything under appDir except the paths k keeps (and the directories
+// leading to them). appDir itself stays. It returns the kept files, sorted.
+func removeSource(appDir string, k keeper) ([]string, error) {
+	patterns := k.Patterns
 	type entry struct {
 		rel   string
 		isDir bool
@@ -96,7 +119,7 @@ func removeSource(appDir string, patterns []string) ([]string, error) {
 			}
 			continue
 		}
-		if keepMatch(e.rel, patterns) {
+		if k.keeps(e.rel) {
 			kept = append(kept, e.rel)
 			continue
 		}
@@ -122,4 +145,38 @@ func makeWritableAndRemove(path string) error {
 		return nil
 	})
 	return os.RemoveAll(path)
+}
+
+// pruneSource removes the source from the app directory after a successful build, keeping what
+// BP_KEEP_FILES names and what the app reads at run time (see findRuntimeFiles), and logs both.
+func (b *Builder) pruneSource(appDir string) error {
+	value := b.config.Get("BP_KEEP_FILES")
+	patterns, err := parseKeepPatterns(value)
+	if err != nil {
+		return err
+	}
+	rf, err := findRuntimeFiles(appDir)
+	if err != nil {
+		return err
+	}
+	k := keeper{Patterns: patterns, Runtime: sortedKeys(rf.Keep)}
+	for _, p := range k.Runtime {
+		b.Logger.Bodyf("Keeping %s for run time: %s", p, rf.Keep[p])
+	}
+	for _, p := range sortedKeys(rf.Unmatched) {
+		b.Logger.Bodyf("WARNING: %s names %q, which matches no file: the app may fail when it reads it (add the files, or set BP_KEEP_FILES)", rf.Unmatched[p], p)
+	}
+	kept, err := removeSource(appDir, k)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(patterns) > 0:
+		b.Logger.Bodyf("Removed the source, keeping %d file(s): run-time files and BP_KEEP_FILES=%s", len(kept), value)
+	case len(kept) > 0:
+		b.Logger.Bodyf("Removed the source, keeping %d run-time file(s) (BP_KEEP_FILES adds more)", len(kept))
+	default:
+		b.Logger.Body("Removed the source from the app directory (set BP_KEEP_FILES to keep files)")
+	}
+	return nil
 }

@@ -45,7 +45,7 @@ func TestRemoveSource(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := removeSource(dir, pats); err != nil {
+			if _, err := removeSource(dir, keeper{Patterns: pats}); err != nil {
 				t.Fatal(err)
 			}
 			var left []string

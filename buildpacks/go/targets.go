@@ -183,3 +183,88 @@ func buildFlags(bpBuildFlags, bpLDFlags string, vendored bool) ([]string, error)
 	}
 	return append(flags, user...), nil
 }
+
+// resolveProjectTargets resolves the targets for any project shape; a workspace resolves
+// BP_GO_TARGETS against the modules go.work uses (see workspaceTargets).
+func resolveProjectTargets(appDir string, proj project, bpGoTargets string) ([]target, error) {
+	if proj.Shape != ShapeWorkspace {
+		return resolveTargets(appDir, bpGoTargets, proj.Mod.ModulePath)
+	}
+	pkgs, err := workspaceTargets(appDir, proj, bpGoTargets)
+	if err != nil {
+		return nil, err
+	}
+	return resolveTargets(appDir, strings.Join(pkgs, ":"), "")
+}
+
+// workspaceTargets checks that every BP_GO_TARGETS package lies in a module go.work uses and is a
+// main package; without BP_GO_TARGETS it takes the one main package of the workspace's modules
+// (each module's root or ./cmd/*) and fails, naming go.work and the candidates, when there are
+// several or none.
+func workspaceTargets(appDir string, proj project, bpGoTargets string) ([]string, error) {
+	mains := workspaceMains(appDir, proj.Uses)
+	uses := strings.Join(proj.Uses, ", ")
+	if strings.TrimSpace(bpGoTargets) == "" {
+		switch len(mains) {
+		case 1:
+			return mains, nil
+		case 0:
+			return nil, fmt.Errorf("%s uses %s, and none of them holds a main package at its root or in ./cmd/*: set BP_GO_TARGETS to the package to build (like ./api/cmd/server)", proj.File, uses)
+		}
+		return nil, fmt.Errorf("%s uses several modules with main packages (%s): set BP_GO_TARGETS to the one to build, e.g. BP_GO_TARGETS=%s (colon-separate several)", proj.File, strings.Join(mains, ", "), mains[0])
+	}
+	pkgs, err := parseTargets(bpGoTargets)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pkgs {
+		if !inWorkspace(p, proj.Uses) {
+			return nil, fmt.Errorf("BP_GO_TARGETS: %s is in none of the modules %s uses (%s): name a package inside one of them%s", p, proj.File, uses, suggest(mains))
+		}
+		if !isMainPackage(filepath.Join(appDir, filepath.FromSlash(p))) {
+			return nil, fmt.Errorf("BP_GO_TARGETS: %s is not a main package of the workspace in %s%s", p, proj.File, suggest(mains))
+		}
+	}
+	return pkgs, nil
+}
+
+// workspaceMains lists the main packages at the root or in ./cmd/* of each used module, sorted.
+func workspaceMains(appDir string, uses []string) []string {
+	var mains []string
+	for _, u := range uses {
+		dir := filepath.Join(appDir, filepath.FromSlash(u))
+		if isMainPackage(dir) {
+			mains = append(mains, u)
+		}
+		entries, _ := os.ReadDir(filepath.Join(dir, "cmd"))
+		for _, e := range entries {
+			if e.IsDir() && isMainPackage(filepath.Join(dir, "cmd", e.Name())) {
+				mains = append(mains, path.Join(u, "cmd", e.Name()))
+			}
+		}
+	}
+	for i, m := range mains {
+		if m != "." && !strings.HasPrefix(m, "./") {
+			mains[i] = "./" + m
+		}
+	}
+	sort.Strings(mains)
+	return mains
+}
+
+// inWorkspace reports whether package p ("./api/cmd/x") lies inside one of the used module dirs.
+func inWorkspace(p string, uses []string) bool {
+	for _, u := range uses {
+		if u == "." || p == u || strings.HasPrefix(p, u+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func suggest(mains []string) string {
+	if len(mains) == 0 {
+		return ""
+	}
+	return " (main packages found: " + strings.Join(mains, ", ") + ")"
+}

@@ -75,53 +75,61 @@ func readToolchainMetadata(layer libcnb.Layer) (toolchainMetadata, bool) {
 
 // resolveGo picks the go command for the build and, when it is not the bootstrap go, makes sure the
 // toolchain is in the go layer. It reports whether the layer is in use.
-func (b *Builder) resolveGo(req versionRequest, hasReq bool, bootstrap goTool, layer *libcnb.Layer) (goTool, bool, error) {
-	if !hasReq {
-		b.Logger.Bodyf("Using Go %s from the build image (go.mod names no Go version)", bootstrap.Version)
+func (b *Builder) resolveGo(req versionRequest, bootstrap goTool, layer *libcnb.Layer) (goTool, bool, error) {
+	if b.config.Get("GOTOOLCHAIN") == "local" {
+		if !req.satisfiedBy(bootstrap.Version) {
+			return goTool{}, false, fmt.Errorf("GOTOOLCHAIN=local keeps the build image's Go %s, but %s asks for %s: unset GOTOOLCHAIN or set BP_GO_VERSION to a version the build can download", bootstrap.Version, req.Source, req)
+		}
+		b.Logger.Bodyf("Using Go %s from the build image: GOTOOLCHAIN=local (%s)", bootstrap.Version, req)
 		return bootstrap, false, nil
 	}
-	if req.satisfiedBy(bootstrap.Version) {
-		b.Logger.Bodyf("Using Go %s from the build image: satisfies %s", bootstrap.Version, req)
-		return bootstrap, false, nil
-	}
-
-	// A cached toolchain that still satisfies the request.
-	if m, ok := readToolchainMetadata(*layer); ok && m.Arch == bootstrap.Arch {
-		if v, vok := parseGoVersion(m.Version); vok && req.satisfiedBy(v) {
-			root := filepath.Join(layer.Path, m.GoRoot)
-			if fileExists(filepath.Join(root, "bin", "go")) {
-				b.Logger.Bodyf("Reusing cached Go %s: satisfies %s", v, req)
-				layer.LayerTypes = libcnb.LayerTypes{Build: true, Cache: true}
-				return goTool{Bin: filepath.Join(root, "bin", "go"), Root: root, Version: v, OS: bootstrap.OS, Arch: bootstrap.Arch}, true, nil
-			}
-		}
-	}
-
-	modCache := filepath.Join(layer.Path, "mod")
-	want := req.Version
-	if !req.Version.exact() {
-		listed, err := b.listToolchains(bootstrap, modCache)
-		if err != nil {
-			want = goVersion{Major: req.Version.Major, Minor: req.Version.Minor, HasPatch: true}
-			b.Logger.Bodyf("WARNING: could not list Go toolchains (%v); using %s. Pin an exact version (BP_GO_VERSION=1.X.Y) to choose a patch release", firstLine(err.Error()), want)
-		} else if v, ok := pickToolchain(req, listed, bootstrap.OS, bootstrap.Arch); ok {
-			want = v
-		} else {
-			return goTool{}, false, fmt.Errorf("no Go toolchain for %s-%s satisfies %s", bootstrap.OS, bootstrap.Arch, req)
-		}
-	}
-
-	b.Logger.Bodyf("Downloading Go %s (requested %s) through the go command's toolchain switching", want, req)
-	if err := makeWritableAndRemove(layer.Path); err != nil {
-		return goTool{}, false, fmt.Errorf("unable to reset layer %s: %w", layer.Path, err)
-	}
-	if err := os.MkdirAll(modCache, 0o755); err != nil {
+	want, why, err := b.chooseVersion(req, bootstrap, layer)
+	if err != nil {
 		return goTool{}, false, err
 	}
-	env := b.goEnv(bootstrap, map[string]string{
-		"GOTOOLCHAIN": "go" + want.String(),
-		"GOMODCACHE":  modCache,
-	})
+	if bootstrap.Version.compare(want) == 0 {
+		b.Logger.Bodyf("Using Go %s from the build image: %s", want, why)
+		return bootstrap, false, nil
+	}
+	if tool, ok := cachedToolchain(*layer, want, bootstrap); ok {
+		b.Logger.Bodyf("Reusing cached Go %s: %s", want, why)
+		layer.LayerTypes = libcnb.LayerTypes{Build: true, Cache: true}
+		return tool, true, nil
+	}
+	b.Logger.Bodyf("Downloading Go %s (%s) through the go command's toolchain switching", want, why)
+	tool, err := b.downloadGo(want, bootstrap, layer)
+	if err != nil {
+		return goTool{}, false, err
+	}
+	b.Logger.Bodyf("Installed Go %s in the go layer", want)
+	return tool, true, nil
+}
+
+// cachedToolchain returns the toolchain in the go layer when it is version want for this arch.
+func cachedToolchain(layer libcnb.Layer, want goVersion, bootstrap goTool) (goTool, bool) {
+	m, ok := readToolchainMetadata(layer)
+	if !ok || m.Arch != bootstrap.Arch {
+		return goTool{}, false
+	}
+	v, vok := parseGoVersion(m.Version)
+	root := filepath.Join(layer.Path, m.GoRoot)
+	if !vok || v.compare(want) != 0 || !fileExists(filepath.Join(root, "bin", "go")) {
+		return goTool{}, false
+	}
+	return goTool{Bin: filepath.Join(root, "bin", "go"), Root: root, Version: v, OS: bootstrap.OS, Arch: bootstrap.Arch}, true
+}
+
+// downloadGo fetches Go want into the go layer (emptied first) with the bootstrap go's toolchain
+// switching, and records it in the layer metadata next to the cached version lookup.
+func (b *Builder) downloadGo(want goVersion, bootstrap goTool, layer *libcnb.Layer) (goTool, error) {
+	modCache := filepath.Join(layer.Path, "mod")
+	if err := makeWritableAndRemove(layer.Path); err != nil {
+		return goTool{}, fmt.Errorf("unable to reset layer %s: %w", layer.Path, err)
+	}
+	if err := os.MkdirAll(modCache, 0o755); err != nil {
+		return goTool{}, fmt.Errorf("unable to create %s: %w", modCache, err)
+	}
+	env := b.goEnv(bootstrap, map[string]string{"GOTOOLCHAIN": "go" + want.String(), "GOMODCACHE": modCache})
 	cmd := exec.Command(bootstrap.Bin, "env", "GOROOT")
 	cmd.Dir = layer.Path
 	cmd.Env = env
@@ -129,32 +137,39 @@ func (b *Builder) resolveGo(req versionRequest, hasReq bool, bootstrap goTool, l
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return goTool{}, false, fmt.Errorf("unable to download Go %s (GOTOOLCHAIN=go%s %s env GOROOT): %w\n%s", want, want, bootstrap.Bin, err, stderr.String())
+		return goTool{}, fmt.Errorf("unable to download Go %s (GOTOOLCHAIN=go%s %s env GOROOT): %w\n%s\nCheck GOPROXY, or pin a version the proxy serves with BP_GO_VERSION", want, want, bootstrap.Bin, err, stderr.String())
 	}
 	root := strings.TrimSpace(string(out))
 	rel, err := filepath.Rel(layer.Path, root)
 	if err != nil || strings.HasPrefix(rel, "..") || !fileExists(filepath.Join(root, "bin", "go")) {
-		return goTool{}, false, fmt.Errorf("downloaded Go %s but its GOROOT %q is not inside the go layer %s", want, root, layer.Path)
+		return goTool{}, fmt.Errorf("downloaded Go %s but its GOROOT %q is not inside the go layer %s", want, root, layer.Path)
 	}
 	// The toolchain zip duplicates the extracted tree; the build runs bin/go directly.
 	zips, _ := filepath.Glob(filepath.Join(modCache, "cache", "download", "golang.org", "toolchain", "@v", "*.zip"))
 	for _, z := range zips {
 		_ = os.Remove(z)
 	}
-
 	tool := goTool{Bin: filepath.Join(root, "bin", "go"), Root: root, OS: bootstrap.OS, Arch: bootstrap.Arch}
 	got, err := inspectGo(tool.Bin, layer.Path, b.goEnv(tool, nil))
 	if err != nil {
-		return goTool{}, false, err
+		return goTool{}, err
 	}
 	if got.Version.compare(want) != 0 {
-		return goTool{}, false, fmt.Errorf("downloaded toolchain reports Go %s, wanted %s", got.Version, want)
+		return goTool{}, fmt.Errorf("downloaded toolchain reports Go %s, wanted %s", got.Version, want)
 	}
 	tool.Version = got.Version
 	layer.LayerTypes = libcnb.LayerTypes{Build: true, Cache: true}
-	layer.Metadata = map[string]interface{}{"version": want.String(), "arch": bootstrap.Arch, "goroot": rel}
-	b.Logger.Bodyf("Installed Go %s in the go layer", want)
-	return tool, true, nil
+	setMetadata(layer, map[string]interface{}{"version": want.String(), "arch": bootstrap.Arch, "goroot": rel})
+	return tool, nil
+}
+
+func setMetadata(layer *libcnb.Layer, kv map[string]interface{}) {
+	if layer.Metadata == nil {
+		layer.Metadata = map[string]interface{}{}
+	}
+	for k, v := range kv {
+		layer.Metadata[k] = v
+	}
 }
 
 // listToolchains lists the versions of module golang.org/toolchain through the configured GOPROXY.

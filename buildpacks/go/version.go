@@ -133,9 +133,19 @@ func (r versionRequest) satisfiedBy(have goVersion) bool {
 	case matchLine:
 		return have.Major == r.Version.Major && have.Minor == r.Version.Minor && have.Pre == "" && have.HasPatch
 	case matchAtLeast:
-		return have.Pre == "" && have.HasPatch && have.compare(goVersion{Major: r.Version.Major, Minor: r.Version.Minor, HasPatch: true}) >= 0
+		return have.Pre == "" && have.HasPatch && have.compare(r.minimum()) >= 0
 	}
 	return false
+}
+
+// minimum is the oldest release an at-least request accepts: 1.22 means 1.22.0.
+func (r versionRequest) minimum() goVersion {
+	m := r.Version
+	m.HasPatch, m.Pre = true, ""
+	if !r.Version.HasPatch {
+		m.Patch = 0
+	}
+	return m
 }
 
 func (r versionRequest) String() string {
@@ -143,7 +153,7 @@ func (r versionRequest) String() string {
 	case matchLine:
 		return fmt.Sprintf("latest %s.x (%s)", r.Version, r.Source)
 	case matchAtLeast:
-		return fmt.Sprintf(">= %s.0 (%s)", r.Version, r.Source)
+		return fmt.Sprintf(">= %s (%s)", r.minimum(), r.Source)
 	}
 	return fmt.Sprintf("%s (%s)", r.Version, r.Source)
 }
@@ -182,42 +192,57 @@ func parseGoMod(path string, data []byte) (goModInfo, error) {
 	return info, nil
 }
 
-// selectVersion decides which Go the build needs: BP_GO_VERSION, else go.mod's toolchain
-// directive, else its go directive. ok is false when nothing asks for a version (any Go will do).
-func selectVersion(goModPath string, mod goModInfo, bpGoVersion string) (req versionRequest, ok bool, err error) {
-	if s := strings.TrimSpace(bpGoVersion); s != "" {
+// versionEnv is the build's settings that choose a Go version.
+type versionEnv struct {
+	BPGoVersion string // BP_GO_VERSION
+	GoToolchain string // GOTOOLCHAIN: go1.X.Y[+auto|+path] pins like BP_GO_VERSION; local, auto, path do not
+}
+
+// anyGo is the request of a project that names no Go version: any release, so the newest.
+var anyGo = versionRequest{Version: goVersion{Major: 1, Minor: 0}, Kind: matchAtLeast, Source: "no go directive"}
+
+// selectVersion decides which Go the build needs: BP_GO_VERSION, else a version in GOTOOLCHAIN,
+// else the toolchain line of go.mod (or go.work), else its go line, which is a minimum: the build
+// then takes the newest release. A project that names no version gets anyGo.
+func selectVersion(path string, mod goModInfo, env versionEnv) (versionRequest, error) {
+	file := filepath.Base(path)
+	if s := strings.TrimSpace(env.BPGoVersion); s != "" {
 		v, valid := parseGoVersion(s)
 		if !valid {
-			return versionRequest{}, false, fmt.Errorf("BP_GO_VERSION=%q is not a Go version: use 1.X.Y (exact) or 1.X (latest patch release)", bpGoVersion)
+			return versionRequest{}, fmt.Errorf("BP_GO_VERSION=%q is not a Go version: use 1.X.Y (exact) or 1.X (latest patch release)", env.BPGoVersion)
 		}
 		kind := matchExact
 		if !v.exact() {
 			kind = matchLine
 		}
-		return versionRequest{Version: v, Kind: kind, Source: "BP_GO_VERSION=" + s}, true, nil
+		return versionRequest{Version: v, Kind: kind, Source: "BP_GO_VERSION=" + s}, nil
+	}
+	if name, _, _ := strings.Cut(strings.TrimSpace(env.GoToolchain), "+"); strings.HasPrefix(name, "go") {
+		v, valid := parseGoVersion(name)
+		if !valid || !v.exact() {
+			return versionRequest{}, fmt.Errorf("GOTOOLCHAIN=%q does not name a Go release: use go1.X.Y, local or auto", env.GoToolchain)
+		}
+		return versionRequest{Version: v, Kind: matchExact, Source: "GOTOOLCHAIN=" + env.GoToolchain}, nil
 	}
 	if mod.Toolchain != "" {
 		v, valid := parseGoVersion(mod.Toolchain)
 		if !valid || !v.exact() {
-			return versionRequest{}, false, fmt.Errorf("%s: toolchain directive %q does not name a Go release (want go1.X.Y)", goModPath, "go"+mod.Toolchain)
+			return versionRequest{}, fmt.Errorf("%s: toolchain directive %q does not name a Go release (want go1.X.Y)", path, "go"+mod.Toolchain)
 		}
-		return versionRequest{Version: v, Kind: matchExact, Source: "go.mod toolchain directive"}, true, nil
+		return versionRequest{Version: v, Kind: matchExact, Source: file + " toolchain directive"}, nil
 	}
 	if mod.Go != "" {
 		v, valid := parseGoVersion(mod.Go)
 		if !valid {
-			return versionRequest{}, false, fmt.Errorf("%s: go directive %q is not a Go version", goModPath, mod.Go)
+			return versionRequest{}, fmt.Errorf("%s: go directive %q is not a Go version (want go 1.X or go 1.X.Y)", path, mod.Go)
 		}
-		if v.exact() {
-			return versionRequest{Version: v, Kind: matchExact, Source: "go.mod go directive"}, true, nil
-		}
-		return versionRequest{Version: v, Kind: matchAtLeast, Source: "go.mod go directive"}, true, nil
+		return versionRequest{Version: v, Kind: matchAtLeast, Source: file + " go directive"}, nil
 	}
-	return versionRequest{}, false, nil
+	return anyGo, nil
 }
 
-// pickToolchain chooses the newest listed toolchain that satisfies req. For an at-least request it
-// stays on the requested release line (like the go command does when it switches toolchains).
+// pickToolchain chooses the newest listed release that satisfies req: for an at-least request the
+// newest Go there is (the go directive is a minimum), for a line the newest patch of that line.
 // listed holds toolchain names as listed for golang.org/toolchain, e.g. v0.0.1-go1.25.4.linux-amd64.
 func pickToolchain(req versionRequest, listed []string, goos, goarch string) (goVersion, bool) {
 	suffix := "." + goos + "-" + goarch
@@ -231,8 +256,7 @@ func pickToolchain(req versionRequest, listed []string, goos, goarch string) (go
 		if !ok || !v.exact() {
 			continue
 		}
-		line := versionRequest{Version: goVersion{Major: req.Version.Major, Minor: req.Version.Minor}, Kind: matchLine}
-		if req.satisfiedBy(v) && (req.Kind == matchExact || line.satisfiedBy(v)) {
+		if req.satisfiedBy(v) {
 			cands = append(cands, v)
 		}
 	}

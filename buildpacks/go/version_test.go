@@ -55,19 +55,25 @@ func TestCompareGoVersion(t *testing.T) {
 
 func TestSelectVersion(t *testing.T) {
 	tests := []struct {
-		name    string
-		gomod   string
-		env     string
-		want    string // request String(); "" = no request
-		wantErr string
+		name        string
+		gomod       string
+		env         string // BP_GO_VERSION
+		gotoolchain string
+		want        string // request String()
+		wantErr     string
 	}{
 		{name: "go directive minor", gomod: "module m\ngo 1.22\n", want: ">= 1.22.0 (go.mod go directive)"},
-		{name: "go directive patch is exact", gomod: "module m\ngo 1.22.3\n", want: "1.22.3 (go.mod go directive)"},
+		{name: "go directive patch is a minimum too", gomod: "module m\ngo 1.22.3\n", want: ">= 1.22.3 (go.mod go directive)"},
+		{name: "old go directive", gomod: "module m\ngo 1.15\n", want: ">= 1.15.0 (go.mod go directive)"},
+		{name: "GOTOOLCHAIN pins", gomod: "module m\ngo 1.22\ntoolchain go1.25.4\n", gotoolchain: "go1.24.2+auto", want: "1.24.2 (GOTOOLCHAIN=go1.24.2+auto)"},
+		{name: "GOTOOLCHAIN auto does not", gomod: "module m\ngo 1.22\n", gotoolchain: "auto", want: ">= 1.22.0 (go.mod go directive)"},
+		{name: "BP_GO_VERSION wins over GOTOOLCHAIN", gomod: "module m\n", env: "1.25", gotoolchain: "go1.24.2", want: "latest 1.25.x (BP_GO_VERSION=1.25)"},
+		{name: "bad GOTOOLCHAIN", gomod: "module m\n", gotoolchain: "go1.25", wantErr: `GOTOOLCHAIN="go1.25"`},
 		{name: "toolchain wins over go", gomod: "module m\ngo 1.22\ntoolchain go1.25.4\n", want: "1.25.4 (go.mod toolchain directive)"},
-		{name: "toolchain default ignored", gomod: "module m\ngo 1.23.1\ntoolchain default\n", want: "1.23.1 (go.mod go directive)"},
+		{name: "toolchain default ignored", gomod: "module m\ngo 1.23.1\ntoolchain default\n", want: ">= 1.23.1 (go.mod go directive)"},
 		{name: "BP_GO_VERSION exact wins", gomod: "module m\ngo 1.22\ntoolchain go1.25.4\n", env: "1.24.2", want: "1.24.2 (BP_GO_VERSION=1.24.2)"},
 		{name: "BP_GO_VERSION line", gomod: "module m\ngo 1.22\n", env: "1.25", want: "latest 1.25.x (BP_GO_VERSION=1.25)"},
-		{name: "no directive", gomod: "module m\n", want: ""},
+		{name: "no directive", gomod: "module m\n", want: ">= 1.0.0 (no go directive)"},
 		{name: "bad BP_GO_VERSION", gomod: "module m\ngo 1.22\n", env: "latest", wantErr: `BP_GO_VERSION="latest"`},
 		{name: "bad toolchain", gomod: "module m\ngo 1.22\ntoolchain go1.25\n", wantErr: "/app/go.mod: toolchain directive"},
 		{name: "unparsable go.mod", gomod: "module m\ngo 1.22\nbogus line here(\n", wantErr: "/app/go.mod"},
@@ -76,9 +82,8 @@ func TestSelectVersion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			info, err := parseGoMod("/app/go.mod", []byte(tt.gomod))
 			var req versionRequest
-			var ok bool
 			if err == nil {
-				req, ok, err = selectVersion("/app/go.mod", info, tt.env)
+				req, err = selectVersion("/app/go.mod", info, versionEnv{BPGoVersion: tt.env, GoToolchain: tt.gotoolchain})
 			}
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -89,11 +94,7 @@ func TestSelectVersion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := ""
-			if ok {
-				got = req.String()
-			}
-			if got != tt.want {
+			if got := req.String(); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -118,6 +119,10 @@ func TestSatisfiedBy(t *testing.T) {
 		{req("1.22", matchAtLeast), "1.24.4", true},
 		{req("1.22", matchAtLeast), "1.22.0", true},
 		{req("1.25", matchAtLeast), "1.24.4", false},
+		{req("1.22.3", matchAtLeast), "1.22.2", false},
+		{req("1.22.3", matchAtLeast), "1.22.3", true},
+		{req("1.22.3", matchAtLeast), "1.27.0", true},
+		{anyGo, "1.0.0", true},
 	}
 	for _, tt := range tests {
 		have, _ := parseGoVersion(tt.have)
@@ -140,7 +145,9 @@ func TestPickToolchain(t *testing.T) {
 	}{
 		{"1.25", matchLine, "1.25.10"},
 		{"1.26", matchLine, "1.26.2"},
-		{"1.25", matchAtLeast, "1.25.10"},
+		{"1.25", matchAtLeast, "1.26.2"},
+		{"1.15", matchAtLeast, "1.26.2"},
+		{"1.26.3", matchAtLeast, ""},
 		{"1.27", matchLine, ""},
 		{"1.25.4", matchExact, "1.25.4"},
 	}

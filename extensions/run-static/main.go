@@ -1,6 +1,7 @@
 // Package runstatic is the distill/run-static image extension: it detects
-// apps that compile to a static binary (a Go module and no Node or Python
-// project next to it) and switches their run image to the builder's static
+// apps that compile to a static binary (a Go project of any shape distill/go
+// builds — go.mod, go.work, or a main package — and no Node or Python project
+// next to it) and switches their run image to the builder's static
 // run image with a one-line run.Dockerfile. It is compiled into the distill
 // binary, which a builder installs as bin/generate and bin/detect.
 package runstatic
@@ -12,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	golang "github.com/distill-build/distill/buildpacks/go"
 )
 
 const exitFail = 100
@@ -54,7 +57,7 @@ func detect(app string) bool {
 		fmt.Println("CGO_ENABLED=1: the app links libc, keeping the default run image")
 		return false
 	}
-	if _, err := os.Stat(filepath.Join(app, "go.mod")); err != nil {
+	if golang.DetectShape(app) == golang.ShapeNone {
 		return false
 	}
 	for _, f := range needsLibc {

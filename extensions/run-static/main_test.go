@@ -27,14 +27,24 @@ func TestDetect(t *testing.T) {
 		want  bool
 	}{
 		{"go module", []string{"go.mod"}, true},
-		{"no go.mod", []string{"main.go"}, false},
+		{"main package without go.mod", []string{"main.go"}, true},
+		{"library without go.mod", []string{"lib.go"}, false},
+		{"go workspace", []string{"go.work"}, true},
+		{"no go", []string{"README.md"}, false},
 		{"go and node", []string{"go.mod", "package.json"}, false},
 		{"go and python", []string{"go.mod", "requirements.txt"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for _, f := range tc.files {
-				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+				content := []byte(nil)
+				switch f {
+				case "main.go":
+					content = []byte("package main\n")
+				case "lib.go":
+					content = []byte("package lib\n")
+				}
+				if err := os.WriteFile(filepath.Join(dir, f), content, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -1,0 +1,3 @@
+module example.org/shapes/minversion
+
+go 1.15

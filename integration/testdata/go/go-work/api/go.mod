@@ -1,0 +1,3 @@
+module example.org/shapes/api
+
+go 1.22

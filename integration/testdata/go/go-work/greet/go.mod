@@ -1,0 +1,3 @@
+module example.org/shapes/greet
+
+go 1.22

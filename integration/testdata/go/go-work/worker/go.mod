@@ -1,0 +1,3 @@
+module example.org/shapes/worker
+
+go 1.22

@@ -1,0 +1,9 @@
+package main
+
+import (
+	"fmt"
+
+	"example.org/shapes/greet"
+)
+
+func main() { fmt.Println(greet.Line("go-work worker")) }

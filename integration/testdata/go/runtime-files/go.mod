@@ -1,0 +1,3 @@
+module example.org/shapes/runtimefiles
+
+go 1.22
