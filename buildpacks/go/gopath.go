@@ -2,6 +2,7 @@ package golang
 
 import (
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
@@ -43,25 +44,7 @@ func (b *Builder) writeModule(appDir string, tool goTool, env map[string]string)
 // dot, as the go command decides.
 func nonStdImports(appDir string) ([]string, error) {
 	seen := map[string]bool{}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(appDir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if p != appDir && (name == "vendor" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(name, ".go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
-		if err != nil {
-			return fmt.Errorf("unable to parse %s: %w", p, err)
-		}
+	err := walkGoFiles(appDir, true, parser.ImportsOnly, func(_ string, f *ast.File) {
 		for _, imp := range f.Imports {
 			path := strings.Trim(imp.Path.Value, "\"`")
 			first, _, _ := strings.Cut(path, "/")
@@ -69,7 +52,6 @@ func nonStdImports(appDir string) ([]string, error) {
 				seen[path] = true
 			}
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the imports under %s: %w", appDir, err)
@@ -80,4 +62,33 @@ func nonStdImports(appDir string) ([]string, error) {
 	}
 	sort.Strings(list)
 	return list, nil
+}
+
+// walkGoFiles parses every .go file under appDir with mode (vendor, testdata
+// and hidden or _-prefixed directories skipped; _test.go files only when
+// tests) and calls fn with its path relative to appDir and its syntax tree.
+func walkGoFiles(appDir string, tests bool, mode parser.Mode, fn func(rel string, f *ast.File)) error {
+	fset := token.NewFileSet()
+	return filepath.WalkDir(appDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != appDir && (name == "vendor" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") || (!tests && strings.HasSuffix(name, "_test.go")) {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, mode)
+		if err != nil {
+			return fmt.Errorf("unable to parse %s: %w", p, err)
+		}
+		rel, _ := filepath.Rel(appDir, p)
+		fn(filepath.ToSlash(rel), f)
+		return nil
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -99,35 +98,15 @@ type literal struct {
 // and hidden directories skipped).
 func sourceLiterals(appDir string) ([]literal, error) {
 	var lits []literal
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(appDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if p != appDir && (name == "vendor" || name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return fmt.Errorf("unable to parse %s: %w", p, err)
-		}
-		rel, _ := filepath.Rel(appDir, p)
+	err := walkGoFiles(appDir, false, parser.SkipObjectResolution, func(rel string, f *ast.File) {
 		ast.Inspect(f, func(n ast.Node) bool {
 			if bl, ok := n.(*ast.BasicLit); ok && bl.Kind == token.STRING {
 				if v, err := strconv.Unquote(bl.Value); err == nil {
-					lits = append(lits, literal{value: v, file: filepath.ToSlash(rel)})
+					lits = append(lits, literal{value: v, file: rel})
 				}
 			}
 			return true
 		})
-		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the string literals of the Go source under %s: %w", appDir, err)
