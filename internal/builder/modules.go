@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/distill-build/distill/internal/buildpack"
 )
@@ -109,15 +110,14 @@ func (b *Binary) install(binDir, main string) error {
 // copyExecutable puts src at dst: a hard link where both are on one file
 // system, else a copy; written under a temporary name, then renamed.
 func copyExecutable(src, dst string) error {
+	if linkExecutable(src, dst) == nil {
+		return nil
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+"-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if os.Remove(tmp.Name()) == nil && os.Link(src, tmp.Name()) == nil {
-		tmp.Close()
-		return os.Rename(tmp.Name(), dst)
-	}
 	in, err := os.Open(src)
 	if err != nil {
 		tmp.Close()
@@ -136,6 +136,21 @@ func copyExecutable(src, dst string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), dst)
+}
+
+// linkExecutable hard-links src as dst (through a temporary name); it fails
+// across file systems and mounts, where copyExecutable copies instead.
+func linkExecutable(src, dst string) error {
+	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+"-link-"+strconv.Itoa(os.Getpid()))
+	os.Remove(tmp)
+	if err := os.Link(src, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 func exists(p string) bool {

@@ -130,3 +130,32 @@ func TestEmbedded(t *testing.T) {
 		t.Fatalf("another binary must get its own builder: %v", err)
 	}
 }
+
+// TestPrepareModuleCopiesAcrossFileSystems: where the binary cannot be hard
+// linked (another file system, a file bind-mounted into a container) it is
+// copied. /proc/self/exe stands for such a binary: it cannot be linked.
+func TestPrepareModuleCopiesAcrossFileSystems(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link("/proc/self/exe", filepath.Join(t.TempDir(), "x")); err == nil {
+		t.Fatal("/proc/self/exe could be hard-linked: the test would not exercise the copy")
+	}
+	bin := &Binary{Path: "/proc/self/exe", Runs: func(string) bool { return true }}
+	dir := writeModule(t, "buildpack.toml", "distill/go")
+	if _, err := PrepareModule(dir, bin); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(exe)
+	got, err := os.ReadFile(filepath.Join(dir, "bin", "build"))
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("bin/build: %d bytes, %v; want a copy of the test binary (%d bytes)", len(got), err, len(want))
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "bin"))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".build") {
+			t.Errorf("temporary file %s left in bin/", e.Name())
+		}
+	}
+}
