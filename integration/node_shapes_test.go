@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/distill-build/distill/integration/harness"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // nodeShape is an app in a shape users have (issue 13): how to build it, what it answers and what
@@ -86,7 +87,7 @@ func copyShape(t *testing.T, s nodeShape) string {
 		src = filepath.Join(repoRoot, "integration", "testdata", src)
 	}
 	if _, err := os.Stat(src); err != nil {
-		t.Skipf("app %s: %v", src, err)
+		testenv.Unavailable(t, "app %s: %v", src, err)
 	}
 	dst := filepath.Join(t.TempDir(), filepath.Base(s.app))
 	if out, err := exec.Command("cp", "-r", src, dst).CombinedOutput(); err != nil {

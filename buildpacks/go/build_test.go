@@ -14,9 +14,11 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/buildpacks/libcnb/v2"
-	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
+
+	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 var sharedGoCache string
@@ -88,9 +90,7 @@ func hostGoIsNewest(t *testing.T) toolchainLister {
 
 func requireGo(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("no go on PATH")
-	}
+	testenv.NeedCommand(t, "go", "the Go toolchain builds the fixtures")
 }
 
 // TestBuildFixture runs the buildpack's real build entry point (libpak/libcnb main, as the

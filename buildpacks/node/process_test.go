@@ -6,15 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func requireNode(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("no node on PATH")
-	}
-	return p
+	return testenv.NeedCommand(t, "node", "the Node.js tests run the launcher with the host's node")
 }
 
 func TestStartCommands(t *testing.T) {

@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/buildpacks/libcnb/v2"
-	"github.com/distill-build/distill/internal/command"
 	"github.com/paketo-buildpacks/libpak/v2/log"
+
+	"github.com/distill-build/distill/internal/command"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -261,10 +263,7 @@ func TestDecideProcesses(t *testing.T) {
 // parsed: expansion as command.Word.Expand, PORT defaults to 8080, lists and builtins, python
 // means the running interpreter, a missing program exits 127.
 func TestExecScript(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3")
-	}
+	py := testenv.NeedCommand(t, "python3", "the runner script is tested with the host's python3")
 	dir := t.TempDir()
 	script := filepath.Join(dir, "distill_exec.py")
 	if err := os.WriteFile(script, []byte(execScript), 0o644); err != nil {

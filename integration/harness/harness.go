@@ -23,6 +23,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // DefaultSocket is where scripts/setup serves podman's Docker-compatible API.
@@ -35,21 +37,13 @@ const DefaultRegistry = "127.0.0.1:5000"
 // included).
 const commandTimeout = 5 * time.Minute
 
-// InCI reports whether the tests run under CI (CI=true), where a missing tool
-// is a failure rather than a reason to skip.
-func InCI() bool {
-	v := strings.ToLower(os.Getenv("CI"))
-	return v == "true" || v == "1"
-}
+// InCI reports whether the tests run under CI (see testenv.InCI).
+func InCI() bool { return testenv.InCI() }
 
-// unavailable skips the test, or fails it under CI.
+// unavailable skips the test, or fails it under CI (see testenv.Unavailable).
 func unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if InCI() {
-		t.Fatalf("%s (CI=true: scripts/test should have provided it)", msg)
-	}
-	t.Skipf("skipping: %s", msg)
+	testenv.Unavailable(t, format, args...)
 }
 
 // Socket is the unix socket of the Docker-compatible API the tests use:

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // daemonOrSkip skips unless a Docker API (podman's, usually) answers.
@@ -15,19 +17,18 @@ func daemonOrSkip(t *testing.T) {
 	t.Helper()
 	c, err := DaemonClient()
 	if err != nil {
-		t.Skipf("no Docker API client: %v", err)
+		testenv.Unavailable(t, "no Docker API client: %v", err)
+		return
 	}
 	defer c.Close()
 	if err := pingDaemon(context.Background(), c); err != nil {
-		t.Skipf("no Docker API at %s (start one: podman system service --time=0 unix://%s): %v", DaemonHost(), PodmanSocket, err)
+		testenv.Unavailable(t, "no Docker API at %s (start one: podman system service --time=0 unix://%s): %v", DaemonHost(), PodmanSocket, err)
 	}
 }
 
 func TestDaemon(t *testing.T) {
 	daemonOrSkip(t)
-	if _, err := exec.LookPath("podman"); err != nil {
-		t.Skip("podman not installed")
-	}
+	testenv.NeedCommand(t, "podman", "scripts/setup installs it")
 	ctx := context.Background()
 	img := imageOf(t, tarLayer(t, file("hello", fmt.Sprint(time.Now().UnixNano()))))
 	for _, ref := range []string{"localhost/distill-test/tiny:1", "distill-test-tiny:1"} {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func TestUnpack(t *testing.T) {
@@ -147,9 +149,7 @@ func TestUnpack(t *testing.T) {
 }
 
 func TestUnpackMetadataAndReuse(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown")
-	}
+	testenv.NeedRoot(t, "unpacking keeps owners (chown)")
 	setuid := file("bin/su", "su")
 	setuid.mode, setuid.uid, setuid.gid = 0o4755, 0, 0
 	owned := file("home/cnb/f", "f")

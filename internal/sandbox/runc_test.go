@@ -9,17 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // TestRunc runs a static probe binary in a minimal root file system through
 // the real runc, as an unprivileged user, with a read-write bind mount.
 func TestRunc(t *testing.T) {
-	if _, err := exec.LookPath("runc"); err != nil || os.Getuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("runc as root is required (scripts/setup installs it)")
-		}
-		t.Skip("needs runc and root")
-	}
+	testenv.NeedCommand(t, "runc", "scripts/setup installs it")
+	testenv.NeedRoot(t, "runc starts containers")
 	rootfs := t.TempDir()
 	for _, d := range []string{"bin", "etc", "proc", "dev", "sys", "tmp", "home", "data"} {
 		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {

@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,14 +17,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distill-build/distill/internal/image"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // needMmdebstrap skips tests that fetch packages when mmdebstrap is missing.
 func needMmdebstrap(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("mmdebstrap"); err != nil {
-		t.Skip("mmdebstrap is not installed (apt-get install mmdebstrap): skipping real stack builds")
-	}
+	testenv.NeedCommand(t, "mmdebstrap", "scripts/setup installs it: apt-get install mmdebstrap")
 }
 
 func loadStack(t *testing.T, name string) *Definition {
