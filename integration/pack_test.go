@@ -25,6 +25,7 @@ import (
 
 	"github.com/distill-build/distill/integration/harness"
 	"github.com/distill-build/distill/internal/image"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // The pack tests drive the real pack v0.38.2 and lifecycle v0.20.11
@@ -195,7 +196,7 @@ func imageSize(t *testing.T, ref string) string {
 func TestPackBuilderCreate(t *testing.T) {
 	e := packFixture(t)
 	if _, err := os.Stat(filepath.Join(repoRoot, ".cache", "tools", "lifecycle.tgz")); err != nil {
-		t.Skip("builder.toml's [lifecycle] uri (.cache/tools/lifecycle.tgz) is not there; DISTILL_TOOLS points elsewhere")
+		testenv.Unavailable(t, "builder.toml's [lifecycle] uri (.cache/tools/lifecycle.tgz) is not there; DISTILL_TOOLS points elsewhere")
 	}
 	// pack --pull-policy never looks the build and run images up in podman,
 	// where they are loaded from distill's image store under their names.
