@@ -3,8 +3,10 @@ package golang
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -159,11 +161,11 @@ func (b *Builder) pruneSource(appDir string) error {
 	if err != nil {
 		return err
 	}
-	k := keeper{Patterns: patterns, Runtime: sortedKeys(rf.Keep)}
+	k := keeper{Patterns: patterns, Runtime: slices.Sorted(maps.Keys(rf.Keep))}
 	for _, p := range k.Runtime {
 		b.Logger.Bodyf("Keeping %s for run time: %s", p, rf.Keep[p])
 	}
-	for _, p := range sortedKeys(rf.Unmatched) {
+	for _, p := range slices.Sorted(maps.Keys(rf.Unmatched)) {
 		b.Logger.Bodyf("WARNING: %s names %q, which matches no file: the app may fail when it reads it (add the files, or set BP_KEEP_FILES)", rf.Unmatched[p], p)
 	}
 	kept, err := removeSource(appDir, k)

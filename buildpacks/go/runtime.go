@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -112,16 +111,6 @@ func sourceLiterals(appDir string) ([]literal, error) {
 		return nil, fmt.Errorf("reading the string literals of the Go source under %s: %w", appDir, err)
 	}
 	return lits, nil
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func isAlnum(r rune) bool {

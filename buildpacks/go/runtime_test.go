@@ -1,8 +1,10 @@
 package golang
 
 import (
+	"maps"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -64,10 +66,10 @@ func TestFindRuntimeFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := sortedKeys(rf.Keep); !reflect.DeepEqual(got, tt.keep) && !(len(got) == 0 && len(tt.keep) == 0) {
+			if got := slices.Sorted(maps.Keys(rf.Keep)); !reflect.DeepEqual(got, tt.keep) && !(len(got) == 0 && len(tt.keep) == 0) {
 				t.Errorf("keep = %v, want %v (%v)", got, tt.keep, rf.Keep)
 			}
-			if got := sortedKeys(rf.Unmatched); !reflect.DeepEqual(got, tt.unmatched) && !(len(got) == 0 && len(tt.unmatched) == 0) {
+			if got := slices.Sorted(maps.Keys(rf.Unmatched)); !reflect.DeepEqual(got, tt.unmatched) && !(len(got) == 0 && len(tt.unmatched) == 0) {
 				t.Errorf("unmatched = %v, want %v", got, tt.unmatched)
 			}
 		})

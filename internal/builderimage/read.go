@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -73,8 +74,8 @@ func FromImage(ctx context.Context, ref string, img v1.Image, cacheDir string) (
 		kind   string
 		list   *[]*buildpack.Descriptor
 	}{{bpLayers, "buildpacks", &b.Buildpacks}, {exLayers, "extensions", &b.Extensions}} {
-		for _, id := range sortedKeys(m.layers) {
-			for _, version := range sortedKeys(m.layers[id]) {
+		for _, id := range slices.Sorted(maps.Keys(m.layers)) {
+			for _, version := range slices.Sorted(maps.Keys(m.layers[id])) {
 				d, err := buildpack.ReadDescriptor(filepath.Join(root, "cnb", m.kind, buildpack.EscapedID(id), version))
 				if err != nil {
 					return nil, fmt.Errorf("builder image %s: %w", ref, err)
@@ -87,15 +88,6 @@ func FromImage(ctx context.Context, ref string, img v1.Image, cacheDir string) (
 		return nil, fmt.Errorf("builder image %s: %w", ref, err)
 	}
 	return b, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func unmarshalLabel(labels map[string]string, key string, v any, required bool) error {

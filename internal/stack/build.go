@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -448,7 +450,7 @@ func assemble(d *Definition, layer v1.Layer, pkgs []PackageVersion) (v1.Image, e
 	}
 	cf.Config.User = fmt.Sprintf("%d:%d", d.User.UID, d.User.GID)
 	cf.Config.Env = nil
-	for _, k := range sortedKeys(d.Env) {
+	for _, k := range slices.Sorted(maps.Keys(d.Env)) {
 		cf.Config.Env = append(cf.Config.Env, k+"="+d.Env[k])
 	}
 	if _, ok := d.Env["PATH"]; !ok {

@@ -10,10 +10,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -256,7 +258,7 @@ func (d *Definition) validate() error {
 	case u.Shell != "" && !path.IsAbs(u.Shell):
 		return ferr("user.shell", "%q: must be an absolute path", u.Shell)
 	}
-	for _, k := range sortedKeys(d.Env) {
+	for _, k := range slices.Sorted(maps.Keys(d.Env)) {
 		if !envKey.MatchString(k) {
 			return ferr("env."+k, "not a valid variable name")
 		}
@@ -269,7 +271,7 @@ func (d *Definition) validate() error {
 	if v, ok := d.Env["CNB_STACK_ID"]; ok && v != d.StackID {
 		return ferr("env.CNB_STACK_ID", "%q does not match stack_id %q", v, d.StackID)
 	}
-	for _, k := range sortedKeys(d.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(d.Labels)) {
 		if k == "" {
 			return ferr("labels", "empty label name")
 		}
@@ -367,15 +369,6 @@ func checkGlobs(field string, globs []string) error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // matchAny reports whether p, or one of its ancestors, matches one of globs.
