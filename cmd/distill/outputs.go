@@ -118,7 +118,7 @@ func localName(tag string) string {
 // which podman runs as it is, or "".
 func runnableLayout(targets []image.Target) string {
 	for _, t := range targets {
-		if p, ok := t.(interface{ Path() string }); ok && strings.HasPrefix(t.String(), "oci:") {
+		if p, ok := t.(image.LocalTarget); ok && strings.HasPrefix(t.String(), "oci:") {
 			if abs, err := filepath.Abs(p.Path()); err == nil {
 				return "oci:" + abs
 			}

@@ -24,6 +24,13 @@ type Target interface {
 	String() string
 }
 
+// LocalTarget is a Target that writes to a path on this machine (an OCI
+// layout's directory, a docker archive's file).
+type LocalTarget interface {
+	Target
+	Path() string
+}
+
 // ParseTarget reads a target:
 //
 //	oci:<dir>              OCI image layout (also a bare path)

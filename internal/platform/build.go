@@ -161,7 +161,7 @@ func caBinding(caFile string) ([]lifecycle.Binding, error) {
 func excluded(app, cacheDir string, targets []image.Target) []string {
 	out := []string{cacheDir}
 	for _, t := range targets {
-		if p, ok := t.(interface{ Path() string }); ok {
+		if p, ok := t.(image.LocalTarget); ok {
 			out = append(out, p.Path())
 		}
 	}
