@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 var (
@@ -109,6 +111,36 @@ func copyApp(t *testing.T, name string) string {
 	out, err := exec.Command("cp", "-r", filepath.Join(repoRoot, filepath.FromSlash(name)), dst).CombinedOutput()
 	if err != nil {
 		t.Fatalf("copying sample %s: %v: %s", name, err, out)
+	}
+	return dst
+}
+
+// sharedCase is the app of a case from the users' reports kept beside the repository
+// (../shared/cases/<name>/app; DISTILL_SHARED_CASES names another cases directory, and the
+// workplace's /work/shared/cases serves a clone made elsewhere).
+func sharedCase(name string) string {
+	dirs := []string{os.Getenv("DISTILL_SHARED_CASES"), filepath.Join(repoRoot, "..", "shared", "cases"), "/work/shared/cases"}
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, name, "app")); err == nil {
+			return filepath.Join(d, name, "app")
+		}
+	}
+	return filepath.Join(repoRoot, "..", "shared", "cases", name, "app")
+}
+
+// copySharedCase copies a shared case's app into a temporary directory; a missing case fails
+// under CI (testenv.Unavailable).
+func copySharedCase(t *testing.T, src string) string {
+	t.Helper()
+	if _, err := os.Stat(src); err != nil {
+		testenv.Unavailable(t, "shared case %s: %v", src, err)
+	}
+	dst := filepath.Join(t.TempDir(), "app")
+	if out, err := exec.Command("cp", "-r", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("copying %s: %v: %s", src, err, out)
 	}
 	return dst
 }

@@ -87,6 +87,15 @@ func TestGoShapes(t *testing.T) {
 		small(t, b)
 	})
 
+	t.Run("shared case go-work-noroot", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "image")
+		app := copySharedCase(t, sharedCase("go-work-noroot"))
+		b := distill(t, app, "-o", "oci:"+out, "--cache-dir", g.cache, "--env", "BP_GO_TARGETS=./api")
+		b.must(t)
+		serve(t, out, "/", "go-work-noroot OK")
+		small(t, b)
+	})
+
 	t.Run("go.work with two programs and no target", func(t *testing.T) {
 		b, _ := buildFixture(t, "go-work")
 		if b.err == nil {

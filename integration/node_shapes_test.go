@@ -37,7 +37,7 @@ var nodeShapes = []nodeShape{
 	{name: "prestart", app: "node-prestart",
 		fx:      nodeFixture{body: "prestart OK (prestart of node-prestart)", process: "launch.js"},
 		logWant: []string{"as npm start runs them"}},
-	{name: "prestart-case", app: "/work/shared/cases/node-prestart-hook/app",
+	{name: "prestart-case", app: sharedCase("node-prestart-hook"),
 		fx: nodeFixture{body: "node-prestart-hook OK", process: "launch.js"}},
 	{name: "start-devdep", app: "node-start-devdep",
 		fx:      nodeFixture{body: "start devDependency OK (tsx)", devDep: "typescript", process: "tsx"},

@@ -3,8 +3,10 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -249,13 +251,44 @@ func TestPythonBadInput(t *testing.T) {
 	}
 }
 
+// lockHash is one file pin of a poetry.lock: its file name and sha256.
+var lockHash = regexp.MustCompile(`file = "([^"]+)", hash = "sha256:([0-9a-f]{64})"`)
+
+// relock rewrites the sha256 pins of a poetry.lock made against another repack of the same
+// Debian wheels to what this machine's index serves under the same file names, as re-locking
+// against this index would; a file the index does not serve fails the test.
+func relock(t *testing.T, idx *pyindex.Server, lock string) {
+	t.Helper()
+	data, err := os.ReadFile(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed error
+	data = lockHash.ReplaceAllFunc(data, func(m []byte) []byte {
+		file := string(lockHash.FindSubmatch(m)[1])
+		sum, err := idx.FileSHA256(file)
+		if err != nil {
+			failed = fmt.Errorf("%s pins %s: %w", lock, file, err)
+			return m
+		}
+		return []byte(fmt.Sprintf(`file = %q, hash = "sha256:%s"`, file, sum))
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if err := os.WriteFile(lock, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // pythonFlaskBudget is the issue's ceiling for a Flask image (compressed).
 const pythonFlaskBudget = 20_000_000
 
 // TestPythonShapes builds the app shapes of issue 13 (items 13 and 14): a Poetry app that is not
 // a package (its locked dependencies installed, the root not, with poetry install's warning),
-// a Procfile in the shared process-command grammar, and the shared Poetry case when it is on
-// this machine; each runs in podman and answers over HTTP.
+// a Procfile in the shared process-command grammar, and the shared Poetry case (its lock re-pinned
+// to this index's wheels); each runs in podman and answers over HTTP. A lock whose hashes the
+// index does not serve fails, naming the lock file and the fix.
 func TestPythonShapes(t *testing.T) {
 	harness.RequireTools(t)
 	idx := pythonIndex(t)
@@ -266,12 +299,20 @@ func TestPythonShapes(t *testing.T) {
 	}{
 		{"poetry-nonpackage", "integration/testdata/python/poetry-nonpackage", "inventory: 2 items tracked",
 			[]string{"the current project could not be installed", "gunicorn --bind :$PORT wsgi:app"}},
+		{"poetry-case", sharedCase("py-poetry-nonpackage"), "py-poetry-nonpackage OK",
+			[]string{"the current project could not be installed", "(from poetry.lock)"}},
 		{"procfile-grammar", "integration/testdata/python/procfile-grammar", "hello from one grammar; MODE=prod; cwd=srv; args=--port ",
 			[]string{"through distill_exec.py, no shell"}},
 	}
 	for _, a := range apps {
 		t.Run(a.name, func(t *testing.T) {
-			app := copyApp(t, a.dir)
+			var app string
+			if filepath.IsAbs(a.dir) {
+				app = copySharedCase(t, a.dir)
+				relock(t, idx, filepath.Join(app, "poetry.lock"))
+			} else {
+				app = copyApp(t, a.dir)
+			}
 			out := filepath.Join(t.TempDir(), "image")
 			b := pyBuild(t, idx, app, out, cache).must(t)
 			for _, l := range a.log {
@@ -293,4 +334,32 @@ func TestPythonShapes(t *testing.T) {
 			}
 		})
 	}
+	t.Run("lock hashes the index does not serve", func(t *testing.T) {
+		app := copySharedCase(t, sharedCase("py-poetry-nonpackage"))
+		lock := filepath.Join(app, "poetry.lock")
+		relock(t, idx, lock)
+		data := mustRead(t, lock)
+		first := lockHash.FindSubmatchIndex(data) // the first pin's hex digest: data[first[4]:first[5]]
+		copy(data[first[4]:first[5]], strings.Repeat("0", 64))
+		if err := os.WriteFile(lock, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b := pyBuild(t, idx, app, filepath.Join(t.TempDir(), "image"), cache)
+		if b.err == nil {
+			t.Fatal("a lock file whose hashes the index does not serve built")
+		}
+		if !strings.Contains(b.stderr, "poetry.lock pins hashes that the package index does not serve") {
+			t.Errorf("the error does not name poetry.lock and the fix:\n%s", b.stderr)
+		}
+	})
+}
+
+// mustRead reads a file or fails the test.
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -268,6 +268,18 @@ func copyScript(dst string) error {
 	return os.WriteFile(dst, []byte(execScript), 0o644)
 }
 
+// hashMismatchHint adds what to do to pip's error when a downloaded file does not match a hash
+// the requirements (or the lock file they came from) pin: the index serves other bytes under
+// that name, so the lock was made against another index or the file changed.
+func hashMismatchHint(err error, source string) error {
+	if !strings.Contains(err.Error(), "DO NOT MATCH THE HASHES") {
+		return err
+	}
+	return fmt.Errorf("%w\n%s pins hashes that the package index does not serve: "+
+		"if the index is the one you lock against, re-lock (for example `poetry lock`, `pipenv lock`, `uv lock`) "+
+		"and commit the lock file; if the index was tampered with, do not build", err, source)
+}
+
 // pipRunner runs the build image's pip against a target interpreter.
 type pipRunner struct {
 	Python string // the build image's python3, which has pip
@@ -362,7 +374,7 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 		b.Logger.Bodyf("pip install %s (from %s)", strings.Join(args[1:], " "), rs.Source)
 		out, err := pip.run(venvPython, args...)
 		if err != nil {
-			return err
+			return hashMismatchHint(err, rs.Source)
 		}
 		b.logPip(out)
 	}

@@ -3,6 +3,7 @@ package python
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -309,5 +310,34 @@ func TestExecScript(t *testing.T) {
 		if strings.TrimSpace(string(out)) != tt.want || code != tt.code {
 			t.Errorf("%s: exit %d %q, want %d %q", tt.cmd, code, out, tt.code, tt.want)
 		}
+	}
+}
+
+func TestHashMismatchHint(t *testing.T) {
+	mismatch := errors.New("pip install failed (exit status 1):\nERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.")
+	other := errors.New("pip install failed (exit status 1):\nERROR: No matching distribution found for flask==9")
+	tests := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"mismatch names the lock file and the fix", mismatch, []string{"DO NOT MATCH", "poetry.lock pins hashes", "re-lock"}},
+		{"other errors pass through", other, []string{"No matching distribution"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := hashMismatchHint(tt.err, "poetry.lock")
+			if !errors.Is(got, tt.err) {
+				t.Errorf("the hint does not wrap pip's error: %v", got)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got.Error(), w) {
+					t.Errorf("%q lacks %q", got, w)
+				}
+			}
+			if tt.err == other && got != other {
+				t.Errorf("a non-hash error changed: %v", got)
+			}
+		})
 	}
 }

@@ -201,6 +201,14 @@ func fileSHA256(p string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// FileSHA256 is the hex sha256 of one file the index serves, by its file name.
+func (s *Server) FileSHA256(file string) (string, error) {
+	if file != filepath.Base(file) {
+		return "", fmt.Errorf("%q is not a file name", file)
+	}
+	return fileSHA256(filepath.Join(s.Dir, file))
+}
+
 // SHA256 is the hex sha256 of the wheel of project name (normalised) at version, for lock files.
 func (s *Server) SHA256(name, version string) (string, error) {
 	m, err := s.projects()
