@@ -119,6 +119,7 @@ func checkNodeImage(t *testing.T, fx nodeFixture, out, body string) {
 		t.Errorf("entrypoint %q, want the launch layer's node running %s", ep, fx.process)
 	}
 
+	harness.CheckELFDeps(t, out)
 	files := harness.Entries(t, out)
 	if _, ok := files["/layers/distill_node/node-runtime/bin/node"]; !ok {
 		t.Errorf("image lacks /layers/distill_node/node-runtime/bin/node")

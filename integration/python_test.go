@@ -86,6 +86,9 @@ func TestPythonApps(t *testing.T) {
 			if status != 200 || !strings.Contains(body, a.want) {
 				t.Fatalf("GET / = %d %q, want %q", status, body, a.want)
 			}
+			if n := harness.CheckELFDeps(t, out); n < 10 {
+				t.Errorf("checked %d ELF files, want CPython's and its extension modules", n)
+			}
 			switch a.name {
 			case "pipenv", "poetry", "uv":
 				// Lock files: exact pins, hashes checked, main group only (pytest is a dev

@@ -7,9 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/buildpacks/libcnb/v2"
+
+	"github.com/distill-build/distill/internal/sharedlib"
 )
 
 // Layer names.
@@ -107,9 +110,15 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 	layer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
 	layer.LaunchEnvironment.Default("NODE_ENV", "production")
 	integrity, _ := nodeLayer.Metadata["integrity"].(string)
-	want := map[string]interface{}{"version": version.Original(), "arch": targetArch(), "stripped": strip, "integrity": integrity}
+	src := filepath.Join(nodeLayer.Path, "bin", "node")
+	libs, err := sharedlib.Needed([]string{src}, sharedlib.RunBase)
+	if err != nil {
+		return err
+	}
+	want := map[string]interface{}{"version": version.Original(), "arch": targetArch(), "stripped": strip, "integrity": integrity,
+		"libs": strings.Join(sharedlib.Sonames(libs), ",")}
 	// SBOM files live beside the layer and are not cached: write it on every build.
-	if err := writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity); err != nil {
+	if err := writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity, libs); err != nil {
 		return err
 	}
 	if metadataEqual(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "node")) {
@@ -123,7 +132,9 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return err
 	}
-	src := filepath.Join(nodeLayer.Path, "bin", "node")
+	if err := b.copyRuntimeLibs(libs, layer.Path); err != nil {
+		return err
+	}
 	how := "unstripped (BP_NODE_STRIP=false)"
 	if strip {
 		stripBin, err := exec.LookPath("strip")
@@ -156,6 +167,21 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 		b.Logger.Bodyf("Launch layer: bin/node %s (%.1f MB), no npm, headers or docs", how, float64(fi.Size())/1e6)
 	}
 	layer.Metadata = want
+	return nil
+}
+
+// copyRuntimeLibs puts the libraries bin/node loads that run:base lacks (libstdc++) into the
+// layer's lib/, which is on LD_LIBRARY_PATH at launch.
+func (b *Builder) copyRuntimeLibs(libs []sharedlib.Library, layer string) error {
+	if len(libs) == 0 {
+		return nil
+	}
+	n, err := sharedlib.CopyInto(libs, filepath.Join(layer, "lib"))
+	if err != nil {
+		return err
+	}
+	b.Logger.Bodyf("Launch layer: lib/%s (%.1f MB), which bin/node loads and run:base lacks",
+		strings.Join(sharedlib.Sonames(libs), ", lib/"), float64(n)/1e6)
 	return nil
 }
 

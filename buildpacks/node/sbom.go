@@ -13,6 +13,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/distill-build/distill/internal/sbom"
+	"github.com/distill-build/distill/internal/sharedlib"
 )
 
 // npmPURL renders a package URL for an npm package: pkg:npm/%40scope/name@version.
@@ -108,7 +109,7 @@ func writeModulesSBOM(file, tree string, app packageJSON) (int, error) {
 }
 
 // writeRuntimeSBOM writes the CycloneDX SBOM of the Node.js runtime layer.
-func writeRuntimeSBOM(file, version, integrity string) error {
+func writeRuntimeSBOM(file, version, integrity string, libs []sharedlib.Library) error {
 	purl := "pkg:generic/node@" + url.PathEscape(version)
 	c := cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: "node", Version: version, PackageURL: purl,
 		Licenses: &cdx.Licenses{{Expression: "MIT"}}}
@@ -117,5 +118,9 @@ func writeRuntimeSBOM(file, version, integrity string) error {
 			c.Hashes = &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA512, Value: fmt.Sprintf("%x", raw)}}
 		}
 	}
-	return sbom.Write(file, sbom.New("distill/node", []cdx.Component{c}))
+	paths := make([]string, len(libs))
+	for i, l := range libs {
+		paths[i] = l.Path
+	}
+	return sbom.Write(file, sbom.New("distill/node", append([]cdx.Component{c}, sharedlib.DebianComponents(paths)...)))
 }

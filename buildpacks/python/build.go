@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"github.com/buildpacks/libcnb/v2"
-	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2/log"
+
+	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/sharedlib"
 )
 
 // Layer names.
@@ -381,6 +384,9 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 	if err := b.removeTools(pip, venvPython, layer.Path, rs.Direct); err != nil {
 		return err
 	}
+	if err := b.venvLibs(layer.Path, filepath.Join(filepath.Dir(filepath.Dir(layerPython)), "lib")); err != nil {
+		return err
+	}
 	if _, err := compileAll(venvPython, filepath.Join(layer.Path, "lib"), "unchecked-hash", false); err != nil {
 		return err
 	}
@@ -401,6 +407,36 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 }
 
 // removeTools uninstalls pip, setuptools and wheel when they came in as dependencies only.
+// venvLibs copies into the venv's lib/ the shared libraries that installed extension modules
+// load and neither run:base nor the cpython layer's lib/ provides (manylinux wheels may rely on
+// the system's libstdc++, for example).
+func (b *Builder) venvLibs(venv, cpythonLib string) error {
+	var exts []string
+	err := filepath.WalkDir(venv, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && (strings.HasSuffix(p, ".so") || strings.Contains(filepath.Base(p), ".so.")) {
+			exts = append(exts, p)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("listing the extension modules in %s: %w", venv, err)
+	}
+	libs, err := sharedlib.Needed(exts, func(soname string) bool {
+		return sharedlib.RunBase(soname) || fileExists(filepath.Join(cpythonLib, soname))
+	})
+	if err != nil {
+		return err
+	}
+	if len(libs) == 0 {
+		return nil
+	}
+	if _, err := sharedlib.CopyInto(libs, filepath.Join(venv, "lib")); err != nil {
+		return err
+	}
+	b.Logger.Bodyf("Copied libraries the installed packages load and run:base lacks: %s", strings.Join(sharedlib.Sonames(libs), ", "))
+	return nil
+}
+
 func (b *Builder) removeTools(pip pipRunner, venvPython, root string, direct []string) error {
 	asked := map[string]bool{}
 	for _, d := range direct {

@@ -1,8 +1,6 @@
 package python
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,14 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
+
+	"github.com/distill-build/distill/internal/sharedlib"
 )
 
 // layoutVersion changes whenever what the buildpack puts in the cpython or venv layer changes,
 // so cached layers are rebuilt.
-const layoutVersion = "1"
+const layoutVersion = "2" // 2: OpenSSL, zlib and libzstd copied by need (run:base is glibc only)
 
 // pythonInfo describes the build image's CPython.
 type pythonInfo struct {
@@ -76,11 +74,8 @@ var optionalParts = map[string]struct {
 
 // Always pruned: tests, IDEs, GUI toolkits, installers, headers and static libraries.
 var prunedDirs = []string{"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "__phello__"}
-var prunedFiles = []string{"turtle.py", "EXTERNALLY-MANAGED", "__hello__.py", "sitecustomize.py"}
+var prunedFiles = []string{"turtle.py", "_pydecimal.py", "EXTERNALLY-MANAGED", "__hello__.py", "sitecustomize.py"}
 var prunedDynload = []string{"_test", "_xxtestfuzz", "xxlimited", "xxsubtype", "_ctypes_test", "_tkinter"}
-
-// baseLibs are provided by distill/run:base (stacks/run-base.toml): not copied.
-var baseLibRE = regexp.MustCompile(`^(ld-linux.*|libc\.so.*|libm\.so.*|libdl\.so.*|libpthread\.so.*|librt\.so.*|libutil\.so.*|libresolv\.so.*|libz\.so.*|libssl\.so.*|libcrypto\.so.*|libzstd\.so.*|libstdc\+\+\.so.*|libgcc_s\.so.*|linux-vdso\.so.*)$`)
 
 // cpythonResult is what installCPython wrote.
 type cpythonResult struct {
@@ -181,56 +176,16 @@ func installCPython(py pythonInfo, dir string, keep map[string]bool) (cpythonRes
 	}
 
 	// Shared libraries the interpreter and the kept extension modules need that run:base lacks.
-	libs, err := neededLibs(append([]string{py.Bin}, elfs...))
+	libs, err := sharedlib.Needed(append([]string{py.Bin}, elfs...), sharedlib.RunBase)
 	if err != nil {
 		return res, err
 	}
-	names := make([]string, 0, len(libs))
-	for soname := range libs {
-		names = append(names, soname)
+	if _, err := sharedlib.CopyInto(libs, lib); err != nil {
+		return res, err
 	}
-	sort.Strings(names)
-	for _, soname := range names {
-		if err := copyFile(libs[soname], filepath.Join(lib, soname), 0o755); err != nil {
-			return res, err
-		}
-		res.Libs = append(res.Libs, soname)
-	}
+	res.Libs = sharedlib.Sonames(libs)
 	res.Bytes, _ = dirSize(dir)
 	return res, nil
-}
-
-var lddLineRE = regexp.MustCompile(`^\s*(\S+)\s+=>\s+(\S+)\s+\(`)
-
-// neededLibs runs ldd on each file and returns soname → resolved path for every library not
-// provided by run:base.
-func neededLibs(files []string) (map[string]string, error) {
-	libs := map[string]string{}
-	for _, f := range files {
-		out, err := exec.Command("ldd", f).Output()
-		if err != nil {
-			return nil, fmt.Errorf("ldd %s: %v", f, err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(out))
-		for sc.Scan() {
-			m := lddLineRE.FindStringSubmatch(sc.Text())
-			if m == nil {
-				if strings.Contains(sc.Text(), "not found") {
-					return nil, fmt.Errorf("ldd %s: %s", f, strings.TrimSpace(sc.Text()))
-				}
-				continue
-			}
-			if baseLibRE.MatchString(m[1]) {
-				continue
-			}
-			real, err := filepath.EvalSymlinks(m[2])
-			if err != nil {
-				return nil, err
-			}
-			libs[m[1]] = real
-		}
-	}
-	return libs, nil
 }
 
 // pythonFingerprint identifies the build image's interpreter and stdlib for the layer cache key.

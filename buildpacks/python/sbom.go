@@ -1,9 +1,7 @@
 package python
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -11,6 +9,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/distill-build/distill/internal/sbom"
+	"github.com/distill-build/distill/internal/sharedlib"
 )
 
 // distribution is one installed Python distribution.
@@ -79,36 +78,6 @@ func writeDistributionsSBOM(file string, dists []distribution) error {
 func writeCPythonSBOM(file string, py pythonInfo, libs []string) error {
 	purl := "pkg:generic/cpython@" + py.Version.String()
 	comps := []cdx.Component{{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: "cpython", Version: py.Version.String(), PackageURL: purl}}
-	seen := map[string]bool{}
-	for _, p := range append([]string{py.Bin}, libs...) {
-		pkg, ver := debPackageOf(p)
-		if pkg == "" || seen[pkg] {
-			continue
-		}
-		seen[pkg] = true
-		purl := fmt.Sprintf("pkg:deb/debian/%s@%s?distro=debian-13", pkg, ver)
-		comps = append(comps, cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeLibrary, Name: pkg, Version: ver, PackageURL: purl})
-	}
+	comps = append(comps, sharedlib.DebianComponents(append([]string{py.Bin}, libs...))...)
 	return sbom.Write(file, sbom.New("distill/python", comps))
-}
-
-// debPackageOf asks dpkg which package ships path (best effort: "" when dpkg does not know).
-func debPackageOf(path string) (string, string) {
-	out, err := exec.Command("dpkg-query", "-S", path).Output()
-	if err != nil {
-		// merged /usr: dpkg may know the /lib path
-		if strings.HasPrefix(path, "/usr/lib/") {
-			out, err = exec.Command("dpkg-query", "-S", strings.TrimPrefix(path, "/usr")).Output()
-		}
-		if err != nil {
-			return "", ""
-		}
-	}
-	pkg, _, _ := strings.Cut(strings.TrimSpace(string(out)), ":")
-	pkg = strings.TrimSpace(strings.Split(pkg, ",")[0])
-	v, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", pkg).Output()
-	if err != nil {
-		return pkg, ""
-	}
-	return pkg, strings.TrimSpace(string(v))
 }

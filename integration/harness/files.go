@@ -152,6 +152,12 @@ func pickImage(descs []imageDesc) (imageDesc, error) {
 
 // flatten reads the image's flattened filesystem.
 func flatten(img v1.Image) (map[string]Entry, error) {
+	return flattenVisit(img, nil)
+}
+
+// flattenVisit reads the image's flattened filesystem, calling visit (when not nil) with each
+// regular file's entry and contents.
+func flattenVisit(img v1.Image, visit func(e Entry, r io.Reader) error) (map[string]Entry, error) {
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	tr := tar.NewReader(rc)
@@ -172,9 +178,15 @@ func flatten(img v1.Image) (map[string]Entry, error) {
 		if h.Typeflag == tar.TypeLink {
 			link = cleanPath(link)
 		}
-		entries[p] = Entry{
+		e := Entry{
 			Path: p, Type: h.Typeflag, Mode: fs.FileMode(h.Mode) & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky),
 			Size: h.Size, Linkname: link, UID: h.Uid, GID: h.Gid,
+		}
+		entries[p] = e
+		if visit != nil && e.IsRegular() {
+			if err := visit(e, tr); err != nil {
+				return nil, err
+			}
 		}
 	}
 }

@@ -85,6 +85,12 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("creating %s: %w", staging, err)
 	}
+	// The run image's layers ship in the output's compression too (their diff IDs, which the
+	// lifecycle metadata names, do not change).
+	run, err := image.Recompressed(run, e.compression, e.blobs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("recompressing run image %s: %w", runRef, err)
+	}
 	exported, md, err := e.runImage(run, runRef)
 	if err != nil {
 		return nil, nil, err

@@ -225,14 +225,21 @@ func TestBuildRunBase(t *testing.T) {
 	b := buildStack(t, d)
 	t.Logf("run:base %s: %d bytes compressed, %d uncompressed, %d entries", b.digest, b.size, b.usize, len(b.files))
 	checkCommon(t, d, b)
+	// glibc and libgcc_s only: buildpacks copy any other library by need (internal/sharedlib).
 	for _, n := range []string{
-		"lib64", "usr/lib64/ld-linux-x86-64.so.2", "usr/lib/x86_64-linux-gnu/libc.so.6",
-		"usr/lib/x86_64-linux-gnu/libssl.so.3", "usr/lib/x86_64-linux-gnu/libcrypto.so.3",
-		"usr/lib/x86_64-linux-gnu/libstdc++.so.6", "usr/lib/x86_64-linux-gnu/libgcc_s.so.1",
-		"usr/lib/x86_64-linux-gnu/libz.so.1", "usr/lib/x86_64-linux-gnu/libzstd.so.1", "usr/lib/ssl/cert.pem",
+		"lib64", "usr/lib64/ld-linux-x86-64.so.2", "usr/lib/x86_64-linux-gnu/libc.so.6", "usr/lib/x86_64-linux-gnu/libm.so.6",
+		"usr/lib/x86_64-linux-gnu/libgcc_s.so.1", "usr/lib/x86_64-linux-gnu/libresolv.so.2", "usr/lib/ssl/cert.pem",
 	} {
 		if !b.has(n) {
 			t.Errorf("%s is missing", n)
+		}
+	}
+	for _, n := range []string{
+		"usr/lib/x86_64-linux-gnu/libssl.so.3", "usr/lib/x86_64-linux-gnu/libcrypto.so.3", "usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+		"usr/lib/x86_64-linux-gnu/libz.so.1", "usr/lib/x86_64-linux-gnu/libzstd.so.1", "usr/lib/x86_64-linux-gnu/libmvec.so.1",
+	} {
+		if b.has(n) {
+			t.Errorf("%s is in run:base; its users copy it by need", n)
 		}
 	}
 	for name := range b.files {
