@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/buildpacks/libcnb/v2"
-	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2/log"
+
+	"github.com/distill-build/distill/internal/buildpack"
 )
 
 // BindingTypeNpmrc is the service binding type whose .npmrc holds registry credentials.
@@ -52,6 +53,10 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		return result, err
 	}
 	npmrc, err := npmrcBinding(ctx.Platform.Bindings)
+	if err != nil {
+		return result, err
+	}
+	creds, err := buildpack.CredentialEnv(ctx.Platform.Bindings)
 	if err != nil {
 		return result, err
 	}
@@ -99,7 +104,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 			return result, err
 		}
 	}
-	npmEnv := newToolEnv(packageManager{Kind: PMNpm}, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc)
+	npmEnv := newToolEnv(packageManager{Kind: PMNpm}, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc, creds)
 	npmEnv.set["PATH"] = os.Getenv("PATH") // the bootstrap npm runs with its own node
 	npm := npmClient{Argv: bootstrap, Dir: appDir, Env: withoutVar(npmEnv.list(nil), "npm_package_config_node_gyp_nodedir")}
 	version, err := b.resolveNode(npm, req, &nodeLayer)
@@ -146,7 +151,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 			b.Logger.Bodyf("Yarn: installing with nodeLinker node-modules (was %q) so production dependencies form their own layer", orDefault(pm.NodeLinker, "pnp"))
 		}
 	}
-	env := newToolEnv(pm, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc)
+	env := newToolEnv(pm, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc, creds)
 	startTools, needFull, err := b.needDevDependencies(appDir, pkg, pm, scripts, buildNode)
 	if err != nil {
 		return result, err
