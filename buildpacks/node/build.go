@@ -366,23 +366,22 @@ func (b *Builder) processes(ctx libcnb.BuildContext, appDir string, pkg packageJ
 	return procs, nil
 }
 
-// npmrcBinding returns the .npmrc of a binding of type npmrc ("" without one).
+// npmrcBinding returns the .npmrc of a binding of type npmrc ("" without one): its .npmrc file
+// (a hidden file, which libcnb leaves out of the binding's Secret), else its only file.
 func npmrcBinding(bindings libcnb.Bindings) (string, error) {
 	for _, bd := range bindings {
 		if !strings.EqualFold(strings.TrimSpace(bd.Type), BindingTypeNpmrc) {
 			continue
 		}
-		if _, ok := bd.Secret[".npmrc"]; ok {
-			return filepath.Join(bd.Path, ".npmrc"), nil
+		if p, ok := buildpack.BindingFile(bd, ".npmrc"); ok {
+			return p, nil
 		}
-		var names []string
-		for k := range bd.Secret {
-			names = append(names, k)
+		if len(bd.Secret) == 1 {
+			for name := range bd.Secret {
+				return filepath.Join(bd.Path, name), nil
+			}
 		}
-		if len(names) == 1 {
-			return filepath.Join(bd.Path, names[0]), nil
-		}
-		return "", fmt.Errorf("binding %q (%s) of type npmrc holds no .npmrc file", bd.Name, bd.Path)
+		return "", fmt.Errorf("binding %q (%s) of type npmrc holds no .npmrc file; write the npm configuration (registry, //HOST/:_authToken=...) to %s", bd.Name, bd.Path, filepath.Join(bd.Path, ".npmrc"))
 	}
 	return "", nil
 }

@@ -2,6 +2,7 @@ package buildpack
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -37,12 +38,12 @@ func CredentialEnv(bindings libcnb.Bindings) ([]string, error) {
 	for _, b := range sorted {
 		switch strings.ToLower(strings.TrimSpace(b.Type)) {
 		case BindingGitCredentials:
-			if _, ok := b.Secret["credentials"]; !ok {
+			if _, ok := BindingFile(b, "credentials"); !ok {
 				return nil, fmt.Errorf("binding %q (%s) of type %s holds no credentials file; write https://USER:TOKEN@HOST lines to %s", b.Name, b.Path, BindingGitCredentials, filepath.Join(b.Path, "credentials"))
 			}
 			helpers = append(helpers, "store --file="+filepath.Join(b.Path, "credentials"))
 		case BindingNetrc:
-			if _, ok := b.Secret[".netrc"]; !ok {
+			if _, ok := BindingFile(b, ".netrc"); !ok {
 				return nil, fmt.Errorf("binding %q (%s) of type %s holds no .netrc file; write the netrc entries to %s", b.Name, b.Path, BindingNetrc, filepath.Join(b.Path, ".netrc"))
 			}
 			if netrc != "" {
@@ -60,4 +61,17 @@ func CredentialEnv(bindings libcnb.Bindings) ([]string, error) {
 		}
 	}
 	return env, nil
+}
+
+// BindingFile is the path of the first of names that is a file of binding b.
+// It looks on disk: libcnb leaves hidden files (.npmrc, .netrc) out of
+// b.Secret.
+func BindingFile(b libcnb.Binding, names ...string) (string, bool) {
+	for _, n := range names {
+		p := filepath.Join(b.Path, n)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p, true
+		}
+	}
+	return "", false
 }
