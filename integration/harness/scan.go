@@ -131,7 +131,7 @@ func scanStream(r io.Reader, needles []string, file, entry string) ([]Finding, e
 	found := match(data, needles, file, entry, "content")
 	if zr, err := open(bytes.NewReader(data)); err == nil {
 		defer zr.Close()
-		if inner, err := scanStream(zr, needles, file, entry+" (decompressed)"); err == nil {
+		if inner, err := scanStream(zr, needles, file, entry); err == nil {
 			found = append(found, inner...)
 		}
 	}
