@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/buildpacks/libcnb/v2"
-	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2/log"
+
+	"github.com/distill-build/distill/internal/buildpack"
 )
 
 // metaAppBuildKey is the go-cache layer's record of the key (buildKey) of
@@ -42,6 +43,9 @@ type Builder struct {
 	Now func() time.Time
 
 	config buildpack.Config
+	// credentials point git and the go command at the build's
+	// git-credentials and netrc bindings (buildpack.CredentialEnv).
+	credentials []string
 	// appKey is this build's record of the app layer's binaries: the key
 	// (buildKey) the last build left in the go-cache layer's metadata, and
 	// that metadata, where compile records this build's key.
@@ -59,6 +63,11 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		b.Logger = newLogger(os.Stdout)
 	}
 	b.config = buildpack.Config(ctx.Platform.Environment)
+	creds, err := buildpack.CredentialEnv(ctx.Platform.Bindings)
+	if err != nil {
+		return libcnb.NewBuildResult(), err
+	}
+	b.credentials = creds
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	result := libcnb.NewBuildResult()

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
+
 	"github.com/distill-build/distill/internal/buildpack"
 )
 
@@ -196,9 +197,11 @@ func (b *Builder) listToolchains(bootstrap goTool, modCache string) ([]string, e
 }
 
 // goEnv is the environment for a go command: the process environment (GOPROXY, GONOSUMDB, GOFLAGS,
-// ... pass through) with the toolchain pinned and the given overrides.
+// ... pass through) with the credential bindings' paths, the toolchain pinned and the given
+// overrides.
 func (b *Builder) goEnv(tool goTool, overrides map[string]string) []string {
-	set := map[string]string{"GOTOOLCHAIN": "local"}
+	set := buildpack.NewEnv(b.credentials)
+	set["GOTOOLCHAIN"] = "local"
 	if tool.Root != "" {
 		set["GOROOT"] = tool.Root
 	}

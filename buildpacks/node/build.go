@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/buildpacks/libcnb/v2"
-	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2/log"
+
+	"github.com/distill-build/distill/internal/buildpack"
 )
 
 // BindingTypeNpmrc is the service binding type whose .npmrc holds registry credentials.
@@ -52,6 +53,10 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		return result, err
 	}
 	npmrc, err := npmrcBinding(ctx.Platform.Bindings)
+	if err != nil {
+		return result, err
+	}
+	creds, err := buildpack.CredentialEnv(ctx.Platform.Bindings)
 	if err != nil {
 		return result, err
 	}
@@ -99,7 +104,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 			return result, err
 		}
 	}
-	npmEnv := newToolEnv(packageManager{Kind: PMNpm}, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc)
+	npmEnv := newToolEnv(packageManager{Kind: PMNpm}, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc, creds)
 	npmEnv.set["PATH"] = os.Getenv("PATH") // the bootstrap npm runs with its own node
 	npm := npmClient{Argv: bootstrap, Dir: appDir, Env: withoutVar(npmEnv.list(nil), "npm_package_config_node_gyp_nodedir")}
 	version, err := b.resolveNode(npm, req, &nodeLayer)
@@ -146,7 +151,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 			b.Logger.Bodyf("Yarn: installing with nodeLinker node-modules (was %q) so production dependencies form their own layer", orDefault(pm.NodeLinker, "pnp"))
 		}
 	}
-	env := newToolEnv(pm, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc)
+	env := newToolEnv(pm, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc, creds)
 	startTools, needFull, err := b.needDevDependencies(appDir, pkg, pm, scripts, buildNode)
 	if err != nil {
 		return result, err
@@ -361,23 +366,22 @@ func (b *Builder) processes(ctx libcnb.BuildContext, appDir string, pkg packageJ
 	return procs, nil
 }
 
-// npmrcBinding returns the .npmrc of a binding of type npmrc ("" without one).
+// npmrcBinding returns the .npmrc of a binding of type npmrc ("" without one): its .npmrc file
+// (a hidden file, which libcnb leaves out of the binding's Secret), else its only file.
 func npmrcBinding(bindings libcnb.Bindings) (string, error) {
 	for _, bd := range bindings {
 		if !strings.EqualFold(strings.TrimSpace(bd.Type), BindingTypeNpmrc) {
 			continue
 		}
-		if _, ok := bd.Secret[".npmrc"]; ok {
-			return filepath.Join(bd.Path, ".npmrc"), nil
+		if p, ok := buildpack.BindingFile(bd, ".npmrc"); ok {
+			return p, nil
 		}
-		var names []string
-		for k := range bd.Secret {
-			names = append(names, k)
+		if len(bd.Secret) == 1 {
+			for name := range bd.Secret {
+				return filepath.Join(bd.Path, name), nil
+			}
 		}
-		if len(names) == 1 {
-			return filepath.Join(bd.Path, names[0]), nil
-		}
-		return "", fmt.Errorf("binding %q (%s) of type npmrc holds no .npmrc file", bd.Name, bd.Path)
+		return "", fmt.Errorf("binding %q (%s) of type npmrc holds no .npmrc file; write the npm configuration (registry, //HOST/:_authToken=...) to %s", bd.Name, bd.Path, filepath.Join(bd.Path, ".npmrc"))
 	}
 	return "", nil
 }

@@ -369,6 +369,21 @@ func TestBuildErrors(t *testing.T) {
 }
 
 func TestNpmrcBinding(t *testing.T) {
+	root := t.TempDir()
+	// binding writes a binding as a platform does and reads it back as libcnb does (which
+	// leaves hidden files such as .npmrc out of Secret).
+	binding := func(name, typ string, files ...string) libcnb.Binding {
+		dir := filepath.Join(root, name)
+		writeFile(t, filepath.Join(dir, "type"), typ)
+		for _, f := range files {
+			writeFile(t, filepath.Join(dir, f), "//r/:_authToken=x")
+		}
+		b, err := libcnb.NewBindingFromPath(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 	tests := []struct {
 		name     string
 		bindings libcnb.Bindings
@@ -376,10 +391,10 @@ func TestNpmrcBinding(t *testing.T) {
 		wantErr  string
 	}{
 		{name: "none"},
-		{name: "other type", bindings: libcnb.Bindings{{Name: "ca", Type: "ca-certificates", Path: "/b/ca", Secret: map[string]string{"x.pem": ""}}}},
-		{name: ".npmrc", bindings: libcnb.Bindings{{Name: "reg", Type: "npmrc", Path: "/b/reg", Secret: map[string]string{".npmrc": "//r/:_authToken=x", "other": ""}}}, want: "/b/reg/.npmrc"},
-		{name: "single file", bindings: libcnb.Bindings{{Name: "reg", Type: "NPMRC", Path: "/b/reg", Secret: map[string]string{"config": ""}}}, want: "/b/reg/config"},
-		{name: "ambiguous", bindings: libcnb.Bindings{{Name: "reg", Type: "npmrc", Path: "/b/reg", Secret: map[string]string{"a": "", "b": ""}}}, wantErr: "holds no .npmrc"},
+		{name: "other type", bindings: libcnb.Bindings{binding("ca", "ca-certificates", "x.pem")}},
+		{name: ".npmrc", bindings: libcnb.Bindings{binding("reg", "npmrc", ".npmrc", "other")}, want: filepath.Join(root, "reg", ".npmrc")},
+		{name: "single file", bindings: libcnb.Bindings{binding("one", "NPMRC", "config")}, want: filepath.Join(root, "one", "config")},
+		{name: "ambiguous", bindings: libcnb.Bindings{binding("two", "npmrc", "a", "b")}, wantErr: "holds no .npmrc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
+
 	"github.com/distill-build/distill/internal/buildpack"
 )
 
@@ -71,9 +72,10 @@ func (e toolEnv) list(extra map[string]string) []string {
 
 // newToolEnv prepares the environment: the chosen Node.js and package manager first on PATH,
 // node-gyp pointed at Node's headers, the package managers' caches in the cache layer, and the
-// npmrc binding (if any) as npm's user config, read in place and never copied.
-func newToolEnv(pm packageManager, nodeLayer, pmLayer, cacheDir, npmrc string) toolEnv {
-	base := os.Environ()
+// npmrc binding (if any) as npm's user config and the git-credentials and netrc bindings' paths
+// (creds, from buildpack.CredentialEnv) for git dependencies, all read in place and never copied.
+func newToolEnv(pm packageManager, nodeLayer, pmLayer, cacheDir, npmrc string, creds []string) toolEnv {
+	base := append(os.Environ(), creds...)
 	path := os.Getenv("PATH")
 	set := map[string]string{
 		"PATH":                       filepath.Join(nodeLayer, "bin") + ":" + filepath.Join(pmLayer, "bin") + ":" + path,

@@ -123,7 +123,11 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		pipCache.Metadata = map[string]interface{}{"purpose": "PIP_CACHE_DIR"}
 		result.Layers = append(result.Layers, pipCache)
 	}
-	pip := pipRunner{Python: sysPython, Cache: pipCache.Path, Env: b.pipEnv(ctx.Platform.Bindings)}
+	pipEnv, err := b.pipEnv(ctx.Platform.Bindings)
+	if err != nil {
+		return result, err
+	}
+	pip := pipRunner{Python: sysPython, Cache: pipCache.Path, Env: pipEnv}
 	var venvPython string
 	if rs.empty() && !rs.InstallProject {
 		b.Logger.Body("No requirements (requirements.txt, a lock file, pyproject.toml dependencies): no venv")
@@ -302,10 +306,14 @@ func (p pipRunner) run(target string, args ...string) ([]byte, error) {
 }
 
 // pipEnv is the environment for pip: the build's, plus PIP_* from <platform>/env, plus index
-// settings from bindings of type pip (pip.conf, index-url, extra-index-url) — never written to
-// a layer.
-func (b *Builder) pipEnv(bindings libcnb.Bindings) []string {
-	env := os.Environ()
+// settings from bindings of type pip (pip.conf, index-url, extra-index-url), netrc and
+// git-credentials (buildpack.CredentialEnv) — read from the bindings, never written to a layer.
+func (b *Builder) pipEnv(bindings libcnb.Bindings) ([]string, error) {
+	creds, err := buildpack.CredentialEnv(bindings)
+	if err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), creds...)
 	for k, v := range b.config {
 		if _, ok := os.LookupEnv(k); !ok && strings.HasPrefix(k, "PIP_") {
 			env = append(env, k+"="+v)
@@ -325,7 +333,7 @@ func (b *Builder) pipEnv(bindings libcnb.Bindings) []string {
 			env = append(env, "PIP_EXTRA_INDEX_URL="+strings.TrimSpace(v))
 		}
 	}
-	return env
+	return env, nil
 }
 
 // venv fills (or reuses) the venv layer with the requirement set.

@@ -20,6 +20,7 @@ type buildFlags struct {
 	tag        string
 	envs       []string
 	envFiles   []string
+	bindings   []string
 	builder    string
 	reportJSON string
 	cacheDir   string
@@ -54,6 +55,7 @@ Nothing is written inside APP_DIR unless an output names a path there.`,
 	fl.StringVarP(&f.tag, "tag", "t", "", "image `NAME` for the default output (default: the app directory's name)")
 	fl.StringArrayVarP(&f.envs, "env", "e", nil, "build-time environment variable `NAME=VALUE` (repeatable; NAME alone takes the current value)")
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "build-time environment variables from `FILE` (NAME=VALUE lines)")
+	fl.StringArrayVar(&f.bindings, "binding", nil, "service binding `DIR` (a type file plus secret files, e.g. type npmrc + .npmrc), or a directory of them as SERVICE_BINDING_ROOT holds; seen by buildpacks at /platform/bindings, never copied into the image (repeatable)")
 	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml, or a builder image (REF or oci:DIR), to build with (default: the builder in this binary)")
 	fl.StringVar(&f.reportJSON, "report-json", "", "also write the size report as JSON to `FILE`")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "build cache `DIR` (default: one per app under the user cache directory)")
@@ -86,7 +88,7 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 	}
 	rep, err := platform.Build(cmd.Context(), platform.BuildOptions{
 		AppDir: app, Builder: f.builder, BuilderFiles: distill.BuilderFiles(), Binary: bin,
-		Targets: out.targets, Env: env, CacheDir: f.cacheDir, ClearCache: f.clearCache,
+		Targets: out.targets, Env: env, EnvFiles: f.envFiles, Bindings: f.bindings, CacheDir: f.cacheDir, ClearCache: f.clearCache,
 		CAFile: f.caFile, Compression: compression, Log: cmd.ErrOrStderr(),
 	})
 	if err != nil {

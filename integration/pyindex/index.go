@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -76,6 +77,9 @@ type Server struct {
 
 	mu       chan struct{}
 	requests []string
+	// accept, when not empty, are the user:password pairs a request must
+	// present (basic auth); used counts the requests that presented each.
+	accept map[string]int
 }
 
 // Serve starts an index for the wheels in dir on a free port of 127.0.0.1 (or addr, when not
@@ -122,10 +126,46 @@ func (s *Server) projects() (map[string][]string, error) {
 	return m, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// RequireBasicAuth makes the index answer 401 to any request that does not
+// present one of the user:password pairs, as a private index does.
+func (s *Server) RequireBasicAuth(pairs ...string) {
 	s.mu <- struct{}{}
+	defer func() { <-s.mu }()
+	s.accept = map[string]int{}
+	for _, p := range pairs {
+		s.accept[p] = 0
+	}
+}
+
+// AuthUses is how many requests presented each pair RequireBasicAuth named.
+func (s *Server) AuthUses() map[string]int {
+	s.mu <- struct{}{}
+	defer func() { <-s.mu }()
+	return maps.Clone(s.accept)
+}
+
+// authorized records the request and reports whether it may be answered.
+func (s *Server) authorized(r *http.Request) bool {
+	s.mu <- struct{}{}
+	defer func() { <-s.mu }()
 	s.requests = append(s.requests, r.URL.Path)
-	<-s.mu
+	if len(s.accept) == 0 {
+		return true
+	}
+	user, password, _ := r.BasicAuth()
+	if _, ok := s.accept[user+":"+password]; !ok {
+		return false
+	}
+	s.accept[user+":"+password]++
+	return true
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="pyindex"`)
+		http.Error(w, "credentials required", http.StatusUnauthorized)
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case p == "/simple" || p == "/simple/":

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/distill-build/distill/internal/archive"
 	"github.com/distill-build/distill/internal/builder"
 	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/image"
@@ -399,11 +402,11 @@ func (l *layers) cleanup() {
 	}
 }
 
-// tarBuilder writes a small tar of synthetic entries, in the order added,
-// with the fixed epoch and numeric owners.
+// tarBuilder collects a small tar of synthetic entries (the first of a name
+// wins) and writes it through archive.Writer: sorted, parent directories
+// added (0755, root), the fixed epoch, numeric owners.
 type tarBuilder struct {
-	entries []tarEntry
-	seen    map[string]bool
+	entries map[string]tarEntry
 }
 
 type tarEntry struct {
@@ -412,55 +415,37 @@ type tarEntry struct {
 }
 
 func (t *tarBuilder) add(hdr tar.Header, data []byte) {
-	if t.seen == nil {
-		t.seen = map[string]bool{}
+	if t.entries == nil {
+		t.entries = map[string]tarEntry{}
 	}
-	if t.seen[hdr.Name] {
+	name := strings.TrimSuffix(hdr.Name, "/")
+	if _, ok := t.entries[name]; ok {
 		return
 	}
-	t.seen[hdr.Name] = true
-	hdr.ModTime = image.Epoch
-	hdr.Format = tar.FormatPAX
-	t.entries = append(t.entries, tarEntry{hdr, data})
+	t.entries[name] = tarEntry{hdr, data}
 }
 
 func (t *tarBuilder) dir(name string, mode int64, uid, gid int) {
-	t.add(tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimSuffix(name, "/") + "/", Mode: mode, Uid: uid, Gid: gid}, nil)
+	t.add(tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: mode, Uid: uid, Gid: gid}, nil)
 }
 
 func (t *tarBuilder) file(name string, data []byte, mode fs.FileMode, uid, gid int) {
-	t.parents(name)
 	t.add(tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(mode), Size: int64(len(data)), Uid: uid, Gid: gid}, data)
 }
 
 func (t *tarBuilder) symlink(name, target string, uid, gid int) {
-	t.parents(name)
 	t.add(tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, Uid: uid, Gid: gid}, nil)
 }
 
-func (t *tarBuilder) parents(name string) {
-	dir := path.Dir(name)
-	if dir == "." || dir == "/" {
-		return
-	}
-	if t.seen[dir+"/"] {
-		return
-	}
-	t.parents(dir)
-	t.dir(dir, 0o755, 0, 0)
-}
-
 func (t *tarBuilder) writeTo(w io.Writer) error {
-	tw := tar.NewWriter(w)
-	for _, e := range t.entries {
-		hdr := e.hdr
-		if err := tw.WriteHeader(&hdr); err != nil {
+	tw := archive.NewWriter(w)
+	for _, name := range slices.Sorted(maps.Keys(t.entries)) {
+		e := t.entries[name]
+		if err := tw.WriteHeader(&e.hdr); err != nil {
 			return err
 		}
-		if len(e.data) > 0 {
-			if _, err := tw.Write(e.data); err != nil {
-				return err
-			}
+		if _, err := tw.Write(e.data); err != nil {
+			return err
 		}
 	}
 	return tw.Close()

@@ -3,20 +3,19 @@
 package image
 
 import (
-	"archive/tar"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/distill-build/distill/internal/archive"
 )
 
-// Epoch is the timestamp written on every file and image config, the CNB
-// convention (1980-01-01T00:00:01Z): the same input always gives the same digest.
-var Epoch = time.Date(1980, time.January, 1, 0, 0, 1, 0, time.UTC)
+// Epoch is the timestamp written on every file (archive.Epoch) and image
+// config, the CNB convention (1980-01-01T00:00:01Z): the same input always
+// gives the same digest.
+var Epoch = archive.Epoch
 
 type layerOptions struct {
 	staging     string
@@ -69,101 +68,17 @@ func WithFilter(keep func(rel string, d fs.DirEntry) bool) LayerOption {
 	return func(o *layerOptions) { o.filter = keep }
 }
 
-// WriteDir writes dir as a normalised tar stream to w: entries in lexical
-// order, fixed timestamps, numeric owners only, no device files.
+// WriteDir writes dir as a normalised tar stream to w through
+// archive.Writer: entries sorted by name, fixed timestamps, every entry owned
+// by the WithOwner ids (root by default), no device files.
 func WriteDir(w io.Writer, dir string, opts ...LayerOption) error {
 	o := layerOptions{}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	tw := tar.NewWriter(w)
-	if o.prefix != "" {
-		parts := strings.Split(o.prefix, "/")
-		for i := range parts[:len(parts)-1] {
-			if err := tw.WriteHeader(dirHeader(strings.Join(parts[:i+1], "/"), 0o755, o)); err != nil {
-				return err
-			}
-		}
-	}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		if rel != "." && o.filter != nil && !o.filter(rel, d) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		name := path.Join(o.prefix, rel)
-		if name == "." || name == "" {
-			return nil // the root of an unprefixed layer is implied
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return writeEntry(tw, p, name, fi, o)
-	})
-	if err != nil {
+	tw := archive.NewWriter(w, archive.Owner(o.uid, o.gid))
+	if err := tw.WriteDir(dir, o.prefix, o.filter); err != nil {
 		return fmt.Errorf("writing layer from %s: %w", dir, err)
 	}
 	return tw.Close()
-}
-
-func dirHeader(name string, mode int64, o layerOptions) *tar.Header {
-	return &tar.Header{
-		Typeflag: tar.TypeDir, Name: name + "/", Mode: mode,
-		Uid: o.uid, Gid: o.gid, ModTime: Epoch, Format: tar.FormatPAX,
-	}
-}
-
-func writeEntry(tw *tar.Writer, src, name string, fi fs.FileInfo, o layerOptions) error {
-	hdr := &tar.Header{
-		Name: name, Mode: int64(fi.Mode().Perm()),
-		Uid: o.uid, Gid: o.gid, ModTime: Epoch, Format: tar.FormatPAX,
-	}
-	// tar wants the Unix bits for setuid/setgid/sticky, not Go's fs.Mode bits.
-	if fi.Mode()&fs.ModeSetuid != 0 {
-		hdr.Mode |= 0o4000
-	}
-	if fi.Mode()&fs.ModeSetgid != 0 {
-		hdr.Mode |= 0o2000
-	}
-	if fi.Mode()&fs.ModeSticky != 0 {
-		hdr.Mode |= 0o1000
-	}
-	switch {
-	case fi.IsDir():
-		hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
-		return tw.WriteHeader(hdr)
-	case fi.Mode()&fs.ModeSymlink != 0:
-		target, err := os.Readlink(src)
-		if err != nil {
-			return err
-		}
-		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, target
-		return tw.WriteHeader(hdr)
-	case fi.Mode().IsRegular():
-		hdr.Typeflag, hdr.Size = tar.TypeReg, fi.Size()
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		f, err := os.Open(src)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if _, err := io.CopyN(tw, f, fi.Size()); err != nil {
-			return fmt.Errorf("copying %s: %w", src, err)
-		}
-		return nil
-	default:
-		return nil // sockets, pipes and devices never belong in a layer
-	}
 }

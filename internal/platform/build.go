@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,7 +35,13 @@ type BuildOptions struct {
 	// target inside AppDir stays out of the workspace.
 	Targets []image.Target
 	// Env is the user's build environment (--env, --env-file).
-	Env        map[string]string
+	Env map[string]string
+	// EnvFiles are the --env-file files Env was read from, and Bindings the
+	// --binding directories (one binding, or a directory of them). Both hold
+	// secrets: any that lies inside AppDir stays out of the workspace, and
+	// so out of the image.
+	EnvFiles   []string
+	Bindings   []string
 	CacheDir   string // default: a directory per app under CacheRoot
 	ClearCache bool
 	// CAFile, when set, becomes a ca-certificates service binding so every
@@ -84,13 +91,16 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 			return nil, err
 		}
 	}
-	bindings, err := caBinding(o.CAFile)
+	bindings, err := allBindings(o.CAFile, o.Bindings)
 	if err != nil {
 		return nil, err
 	}
+	if len(o.Bindings) > 0 {
+		fmt.Fprintf(o.Log, "Service bindings: %s\n", strings.Join(bindingNames(bindings), ", "))
+	}
 	res, err := lifecycle.Build(ctx, lifecycle.Options{
 		AppDir:          app,
-		Exclude:         excluded(app, cacheDir, o.Targets),
+		Exclude:         excluded(app, cacheDir, o.Targets, append(slices.Clone(o.EnvFiles), o.Bindings...)),
 		Modules:         lifecycle.Modules{Buildpacks: b.Buildpacks, Extensions: b.Extensions},
 		Order:           b.Config.Order,
 		OrderExtensions: b.Config.OrderExtensions,
@@ -144,6 +154,25 @@ func userEnv(b *builder.Builder, env map[string]string) map[string]string {
 	return out
 }
 
+// allBindings is the ca-certificates binding of caFile (if any) and the
+// user's --binding directories.
+func allBindings(caFile string, dirs []string) ([]lifecycle.Binding, error) {
+	bindings, err := caBinding(caFile)
+	if err != nil {
+		return nil, err
+	}
+	user, err := readBindings(dirs)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range user {
+		if len(bindings) > 0 && b.Name == bindings[0].Name {
+			return nil, fmt.Errorf("--binding: a binding named %q is also made from --ca-certs; rename the directory or pass --no-ca-certs", b.Name)
+		}
+	}
+	return append(bindings, user...), nil
+}
+
 func caBinding(caFile string) ([]lifecycle.Binding, error) {
 	if caFile == "" {
 		return nil, nil
@@ -155,16 +184,18 @@ func caBinding(caFile string) ([]lifecycle.Binding, error) {
 	return []lifecycle.Binding{{Name: "ca-certificates", Type: "ca-certificates", Files: map[string][]byte{"ca-certificates.crt": pem}}}, nil
 }
 
-// excluded lists what must stay out of the app's workspace: the build cache
-// and any target that lies inside the app directory, so an image written
-// into the app is never copied into the next one.
-func excluded(app, cacheDir string, targets []image.Target) []string {
+// excluded lists what must stay out of the app's workspace: the build cache,
+// any target that lies inside the app directory, so an image written into the
+// app is never copied into the next one, and the secrets (env files, binding
+// directories) the user passed from inside it.
+func excluded(app, cacheDir string, targets []image.Target, secrets []string) []string {
 	out := []string{cacheDir}
 	for _, t := range targets {
 		if p, ok := t.(image.LocalTarget); ok {
 			out = append(out, p.Path())
 		}
 	}
+	out = append(out, secrets...)
 	var inside []string
 	for _, p := range out {
 		abs, err := filepath.Abs(p)

@@ -126,7 +126,7 @@ func Build(ctx context.Context, d *Definition, opts ...Option) (v1.Image, error)
 		return nil, err
 	}
 	defer f.Close()
-	src, err := indexTar(f)
+	src, err := indexTar(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", d.Image, err)
 	}

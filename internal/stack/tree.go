@@ -3,14 +3,18 @@ package stack
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
-	"github.com/distill-build/distill/internal/image"
+	"github.com/distill-build/distill/internal/archive"
 )
 
 // entry is one file of a root filesystem: either a member of the staged
@@ -41,23 +45,12 @@ func cleanName(n string) string {
 	return strings.TrimPrefix(n, "/")
 }
 
-// indexTar reads the headers of the tarball f and records where each
-// member's data starts. f must be seekable; data is never loaded.
-func indexTar(f *os.File) (*tree, error) {
+// indexTar reads the headers of the tarball f (through archive.Index, with
+// the image layer rules for names) and records where each member's data
+// starts. f must be seekable; data is never loaded.
+func indexTar(ctx context.Context, f *os.File) (*tree, error) {
 	t := &tree{src: f, entries: map[string]*entry{}}
-	tr := tar.NewReader(f)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", f.Name(), err)
-		}
-		name := cleanName(hdr.Name)
-		if name == "" {
-			continue // the root directory
-		}
+	err := archive.Index(ctx, f.Name(), f, func(name string, hdr *tar.Header, offset int64) error {
 		e := &entry{
 			name: name, typ: hdr.Typeflag, mode: hdr.Mode & 0o7777,
 			uid: hdr.Uid, gid: hdr.Gid, linkname: hdr.Linkname, size: hdr.Size,
@@ -73,26 +66,25 @@ func indexTar(f *os.File) (*tree, error) {
 			}
 		}
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
-			e.typ = tar.TypeReg
-			off, err := f.Seek(0, io.SeekCurrent)
-			if err != nil {
-				return nil, err
-			}
-			e.offset = off
+		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // mmdebstrap may still write TypeRegA
+			e.typ, e.offset = tar.TypeReg, offset
 		case tar.TypeLink:
 			target := t.entries[cleanName(hdr.Linkname)]
 			if target == nil {
-				return nil, fmt.Errorf("reading %s: hard link %s to missing %s", f.Name(), name, hdr.Linkname)
+				return fmt.Errorf("hard link to missing %s", hdr.Linkname)
 			}
 			if target.link != nil {
 				target = target.link
 			}
 			e.link, e.size, e.linkname = target, target.size, ""
 		case tar.TypeGNUSparse:
-			return nil, fmt.Errorf("reading %s: sparse file %s is not supported", f.Name(), name)
+			return errors.New("sparse files are not supported")
 		}
 		t.entries[name] = e
+		return nil
+	}, archive.Layer())
+	if err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -160,23 +152,16 @@ func (r rootfs) addParents(src *tree) {
 	}
 }
 
-// writeTar writes r as a normalised tarball: sorted paths, image.Epoch
-// times, numeric owners, no device nodes or fifos. Hard links whose first
-// member was filtered out become regular files.
+// writeTar writes r through archive.Writer, the one normalising tar writer:
+// sorted paths, archive.Epoch times, numeric owners, security xattrs only.
+// Device nodes and fifos are left out (the container runtime provides /dev).
+// Hard links whose first member was filtered out become regular files.
 func (r rootfs) writeTar(w io.Writer, src *tree) error {
-	names := make([]string, 0, len(r))
-	for n := range r {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	tw := tar.NewWriter(w)
+	tw := archive.NewWriter(w)
 	written := map[*entry]string{} // data holder -> first name written
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(r)) {
 		e := r[name]
-		hdr := &tar.Header{
-			Name: name, Mode: e.mode, Uid: e.uid, Gid: e.gid,
-			ModTime: image.Epoch, Format: tar.FormatPAX,
-		}
+		hdr := &tar.Header{Name: name, Mode: e.mode, Uid: e.uid, Gid: e.gid}
 		for k, v := range e.xattrs {
 			if hdr.PAXRecords == nil {
 				hdr.PAXRecords = map[string]string{}
@@ -186,7 +171,7 @@ func (r rootfs) writeTar(w io.Writer, src *tree) error {
 		var body io.Reader
 		switch e.typ {
 		case tar.TypeDir:
-			hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
+			hdr.Typeflag = tar.TypeDir
 		case tar.TypeSymlink:
 			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, e.linkname
 		case tar.TypeReg, tar.TypeLink:
@@ -204,7 +189,7 @@ func (r rootfs) writeTar(w io.Writer, src *tree) error {
 			hdr.Mode, hdr.Uid, hdr.Gid = holder.mode, holder.uid, holder.gid
 			body = src.open(e)
 		default:
-			continue // devices and fifos: the container runtime provides /dev
+			continue
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)

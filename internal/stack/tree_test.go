@@ -3,6 +3,7 @@ package stack
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func stageTar(t *testing.T, members []member) *tree {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := indexTar(f)
+	tr, err := indexTar(context.Background(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
