@@ -64,6 +64,7 @@ func TestStartCommands(t *testing.T) {
 }
 
 func TestProcessFor(t *testing.T) {
+	testenv.Slow(t, "runs each process under node")
 	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, "launcher", LauncherFile)
@@ -130,6 +131,7 @@ func TestProcessFor(t *testing.T) {
 
 // TestLauncherRuns runs launch.js -c with the host's node, as the image would.
 func TestLauncherRuns(t *testing.T) {
+	testenv.Slow(t, "runs each command line under node")
 	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, LauncherFile)
@@ -183,6 +185,7 @@ func TestLauncherRuns(t *testing.T) {
 // TestNpmStartHooks: the default process runs prestart, start and poststart as npm start does,
 // also around npm start's default node server.js; a Procfile has no hooks.
 func TestNpmStartHooks(t *testing.T) {
+	testenv.Slow(t, "runs npm start hooks under node")
 	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, LauncherFile)

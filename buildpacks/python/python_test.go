@@ -264,6 +264,7 @@ func TestDecideProcesses(t *testing.T) {
 // parsed: expansion as command.Word.Expand, PORT defaults to 8080, lists and builtins, python
 // means the running interpreter, a missing program exits 127.
 func TestExecScript(t *testing.T) {
+	testenv.Slow(t, "starts python3 for every command line (seconds)")
 	py := testenv.NeedCommand(t, "python3", "the runner script is tested with the host's python3")
 	dir := t.TempDir()
 	script := filepath.Join(dir, "distill_exec.py")
