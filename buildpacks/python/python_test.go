@@ -188,7 +188,7 @@ func TestProcfile(t *testing.T) {
 		{"web: python a.py | tee log\n", nil, `Procfile:1: the web process "python a.py | tee log" cannot run without a shell (the run image has none): pipes (|) need a shell`},
 		{"web: run > out\n", nil, "redirections (< >) need a shell"},
 		{"web: rm *.pyc && serve\n", nil, "glob patterns (*) need a shell"},
-		{"web x\n", nil, "is not a `type: command` line"},
+		{"web x\n", nil, "is not a `<type>: <command>` line"},
 		{"web: a\nweb: b\n", nil, "defined twice"},
 	}
 	for _, tt := range tests {
