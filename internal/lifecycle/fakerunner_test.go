@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/sandbox"
 )
 
@@ -203,7 +204,7 @@ type seam struct {
 
 // newSeam prepares Options for modules on a one-file app (app.txt), laid out
 // as for runc (the spec's paths, mounted), run as the current user, with the
-// run images test/run:base (the default) and test/run:other.
+// run images test/run:base (the default) and test/run:other, layers in gzip.
 func newSeam(t *testing.T, buildpacks, extensions []*buildpack.Descriptor) *seam {
 	t.Helper()
 	run, err := random.Image(64, 1)
@@ -219,6 +220,8 @@ func newSeam(t *testing.T, buildpacks, extensions []*buildpack.Descriptor) *seam
 		BuildEnv: []string{"PATH=/usr/bin:/bin", "HOME=/home/cnb"}, Runner: s.runner,
 		UID: os.Getuid(), GID: os.Getgid(), Env: map[string]string{"USER_VAR": "from --env"},
 		RunImages: []string{"test/run:base", "test/run:other"},
+		// gzip: zstd at its best ratio spends more clearing its window than the tests take
+		Compression: image.Gzip,
 		ResolveImage: func(_ context.Context, ref string) (v1.Image, error) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
