@@ -531,6 +531,60 @@ type uvPackage struct {
 	} `toml:"wheels"`
 }
 
+// uvReach walks a uv.lock from the root project's dependencies (and the extras each edge asks
+// for), returning for each package reached (by normalised name) the markers of the edges that
+// reach it, "" for an unconditional one. Each package's dependencies and each extra are walked
+// once, so cycles (a[all] → a[x] → a[all]) end.
+func uvReach(root *uvPackage, byName map[string]*uvPackage) map[string][]string {
+	markers := map[string][]string{}
+	expanded := map[string]bool{} // "name[extra]" whose optional dependencies were visited
+	var visit func(d uvDep)
+	visit = func(d uvDep) {
+		n := normalize(d.Name)
+		p, ok := byName[n]
+		if !ok {
+			return
+		}
+		prev, seen := markers[n]
+		markers[n] = append(prev, d.Marker)
+		for _, ex := range d.Extra {
+			if expanded[n+"["+ex+"]"] {
+				continue
+			}
+			expanded[n+"["+ex+"]"] = true
+			for _, od := range p.OptionalDependencies[ex] {
+				visit(od)
+			}
+		}
+		if seen {
+			return
+		}
+		for _, dd := range p.Dependencies {
+			visit(dd)
+		}
+	}
+	for _, d := range root.Dependencies {
+		visit(d)
+	}
+	return markers
+}
+
+// uvMarker joins the markers of the edges reaching a package: none when one edge is
+// unconditional, else the one marker or the parenthesised markers joined with or.
+func uvMarker(markers []string) string {
+	var ms []string
+	for _, m := range markers {
+		if m == "" {
+			return ""
+		}
+		ms = append(ms, "("+m+")")
+	}
+	if len(ms) == 1 {
+		return markers[0]
+	}
+	return strings.Join(ms, " or ")
+}
+
 // fromUVLock installs what the root project (source editable or virtual ".") depends on,
 // transitively, without dev dependencies; markers come from the edges that reach a package.
 func fromUVLock(path string, data []byte, _ *pyproject) (requirementSet, error) {
@@ -553,36 +607,7 @@ func fromUVLock(path string, data []byte, _ *pyproject) (requirementSet, error) 
 		return requirementSet{}, fmt.Errorf("%s: no package with source editable = \".\" or virtual = \".\" (the project itself)", path)
 	}
 	rs := requirementSet{Locked: true, InstallProject: root.Source["editable"] == "."}
-	markers := map[string][]string{} // name -> markers of the edges reaching it; "" = unconditional
-	expanded := map[string]bool{}    // "name[extra]" whose optional dependencies were visited
-	var visit func(d uvDep)
-	visit = func(d uvDep) {
-		n := normalize(d.Name)
-		p, ok := byName[n]
-		if !ok {
-			return
-		}
-		prev, seen := markers[n]
-		markers[n] = append(prev, d.Marker)
-		for _, ex := range d.Extra {
-			if expanded[n+"["+ex+"]"] {
-				continue // an extra that needs itself (pkg[all] → pkg[a]) ends here
-			}
-			expanded[n+"["+ex+"]"] = true
-			for _, od := range p.OptionalDependencies[ex] {
-				visit(od)
-			}
-		}
-		if seen {
-			return
-		}
-		for _, dd := range p.Dependencies {
-			visit(dd)
-		}
-	}
-	for _, d := range root.Dependencies {
-		visit(d)
-	}
+	markers := uvReach(root, byName)
 	names := make([]string, 0, len(markers))
 	for n := range markers {
 		if byName[n] != root {
@@ -593,20 +618,7 @@ func fromUVLock(path string, data []byte, _ *pyproject) (requirementSet, error) 
 	var hashed []bool
 	for _, n := range names {
 		p := byName[n]
-		marker := ""
-		var ms []string
-		for _, m := range markers[n] {
-			if m == "" {
-				ms = nil
-				break
-			}
-			ms = append(ms, "("+m+")")
-		}
-		if len(ms) == 1 {
-			marker = strings.TrimSuffix(strings.TrimPrefix(ms[0], "("), ")")
-		} else if len(ms) > 1 {
-			marker = strings.Join(ms, " or ")
-		}
+		marker := uvMarker(markers[n])
 		var line string
 		var hashes []string
 		switch {
