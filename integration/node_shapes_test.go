@@ -18,6 +18,7 @@ type nodeShape struct {
 	name    string
 	app     string            // integration/testdata/<app>, or an absolute path
 	edit    map[string]string // package.json: old text -> new text
+	env     []string          // NAME=value build settings (distill build --env)
 	fx      nodeFixture       // body, devDep that must be absent, entrypoint
 	logWant []string          // the build output says these
 }
@@ -51,6 +52,12 @@ var nodeShapes = []nodeShape{
 	{name: "two-locks-packageManager", app: "node-two-locks", edit: map[string]string{`"private": true,`: `"private": true, "packageManager": "npm@10.9.2",`},
 		fx:      nodeFixture{body: "two locks OK (ms 2.1.3, 1m)", process: "server.js"},
 		logWant: []string{"Using package-lock.json and ignoring yarn.lock: packageManager", "npm ci"}},
+	{name: "npm-workspaces-case", app: "/work/shared/cases/node-npm-workspaces/app",
+		fx:      nodeFixture{body: "node-npm-workspaces OK", process: "apps/web/server.js"},
+		logWant: []string{"The app is workspace apps/web (@demo/web): the root start command runs apps/web/server.js", "workspace link(s) point into the app"}},
+	{name: "berry-pnp-case", app: "/work/shared/cases/node-yarn-berry-pnp/app",
+		fx:      nodeFixture{body: "node-yarn-berry-pnp OK: ms resolved (60000), build output present", devDep: "uglify-js", process: ".pnp.cjs"},
+		logWant: []string{"@yarnpkg/cli-dist 3.2.2", "nodeLinker pnp (Plug'n'Play)", "has no `workspaces focus`", "production zip(s) in the node-modules layer"}},
 }
 
 // TestNodeShapes builds each app shape with one shared cache, runs it in podman and checks its
@@ -68,7 +75,11 @@ func TestNodeShapes(t *testing.T) {
 			app := copyShape(t, s)
 			out := filepath.Join(t.TempDir(), "image")
 			start := time.Now()
-			b := distill(t, app, "-o", "oci:"+out, "--cache-dir", cache).must(t)
+			args := []string{"-o", "oci:" + out, "--cache-dir", cache}
+			for _, kv := range s.env {
+				args = append(args, "--env", kv)
+			}
+			b := distill(t, app, args...).must(t)
 			t.Logf("build: %.1fs, %d bytes compressed\n%s", time.Since(start).Seconds(), b.report.Total.Compressed, reportTable(b.stdout))
 			for _, w := range s.logWant {
 				if !strings.Contains(b.stdout+b.stderr, w) {

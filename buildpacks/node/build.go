@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
 	"github.com/buildpacks/libcnb/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
 
+	"github.com/distill-build/distill/buildpacks/node/berry"
 	"github.com/distill-build/distill/internal/buildpack"
 )
 
@@ -41,224 +43,298 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	result := libcnb.NewBuildResult()
-	appDir := ctx.ApplicationPath
-
-	pkg, hasPkg, err := readPackageJSON(appDir)
-	if err != nil {
+	r := &buildRun{ctx: ctx, appDir: ctx.ApplicationPath, result: &result}
+	defer r.cleanup()
+	var err error
+	if r.pkg, r.hasPkg, err = readPackageJSON(r.appDir); err != nil {
 		return result, err
 	}
-	bpNodeVersion, _ := b.config.Lookup("BP_NODE_VERSION")
-	req, err := nodeVersionRequest(appDir, pkg, bpNodeVersion)
-	if err != nil {
+	if err := r.openLayers(); err != nil {
 		return result, err
 	}
-	npmrc, err := npmrcBinding(ctx.Platform.Bindings)
-	if err != nil {
+	if err := b.installNode(r); err != nil {
 		return result, err
 	}
-	creds, err := buildpack.CredentialEnv(ctx.Platform.Bindings)
-	if err != nil {
-		return result, err
-	}
-	if npmrc != "" {
-		b.Logger.Bodyf("Using the npmrc binding %s as npm's user configuration (not copied into any layer)", npmrc)
-	}
-
-	layer := func(name string) (libcnb.Layer, error) { return ctx.Layers.Layer(name) }
-	nodeLayer, err := layer(LayerNode)
-	if err != nil {
-		return result, err
-	}
-	runtimeLayer, err := layer(LayerRuntime)
-	if err != nil {
-		return result, err
-	}
-	pmLayer, err := layer(LayerPM)
-	if err != nil {
-		return result, err
-	}
-	cacheLayer, err := layer(LayerPMCache)
-	if err != nil {
-		return result, err
-	}
-	buildModules, err := layer(LayerBuildModules)
-	if err != nil {
-		return result, err
-	}
-	modules, err := layer(LayerModules)
-	if err != nil {
-		return result, err
-	}
-	if err := os.MkdirAll(cacheLayer.Path, 0o755); err != nil {
-		return result, err
-	}
-	cacheLayer.LayerTypes = libcnb.LayerTypes{Cache: true}
-	cacheLayer.Metadata = map[string]interface{}{"purpose": "package manager caches"}
-	result.Layers = append(result.Layers, cacheLayer)
-
-	// Node.js.
-	b.Logger.Header("Node.js")
-	bootstrap := b.BootstrapNpm
-	if len(bootstrap) == 0 {
-		if bootstrap, err = findBootstrapNpm(); err != nil {
-			return result, err
-		}
-	}
-	npmEnv := newToolEnv(packageManager{Kind: PMNpm}, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc, creds)
-	npmEnv.set["PATH"] = os.Getenv("PATH") // the bootstrap npm runs with its own node
-	npm := npmClient{Argv: bootstrap, Dir: appDir, Env: withoutVar(npmEnv.list(nil), "npm_package_config_node_gyp_nodedir")}
-	version, err := b.resolveNode(npm, req, &nodeLayer)
-	if err != nil {
-		return result, err
-	}
-	result.Layers = append(result.Layers, nodeLayer)
-	strip := true
-	if v, ok := b.config.Lookup("BP_NODE_STRIP"); ok && (strings.EqualFold(v, "false") || v == "0") {
-		strip = false
-	}
-	if err := b.installRuntime(version, nodeLayer, &runtimeLayer, strip); err != nil {
-		return result, err
-	}
-	result.Layers = append(result.Layers, runtimeLayer)
-	buildNode := filepath.Join(nodeLayer.Path, "bin", "node")
-	launchNode := filepath.Join(runtimeLayer.Path, "bin", "node")
-
-	// Dependencies.
 	b.Logger.Header("Dependencies")
-	pm := packageManager{Kind: PMNpm}
-	if hasPkg {
-		if pm, err = detectPackageManager(appDir, pkg); err != nil {
-			return result, err
-		}
-		if len(pm.IgnoredLocks) > 0 {
-			b.Logger.Bodyf("Using %s and ignoring %s: %s", pm.Lock, strings.Join(pm.IgnoredLocks, ", "), pm.LockWhy)
-		}
-	}
-	scripts, err := b.scriptsToRun(pkg)
-	if err != nil {
+	if err := b.chooseWorkspace(r); err != nil {
 		return result, err
 	}
-	needInstall := hasPkg && (pkg.hasDependencies() || pm.Lock != "")
-	if needInstall || len(scripts) > 0 {
-		used, err := b.installPackageManager(npm, &pm, buildNode, version, &pmLayer)
-		if err != nil {
-			return result, err
-		}
-		if used {
-			result.Layers = append(result.Layers, pmLayer)
-		}
-		if pm.Kind == PMBerry && pm.NodeLinker != "node-modules" {
-			b.Logger.Bodyf("Yarn: installing with nodeLinker node-modules (was %q) so production dependencies form their own layer", orDefault(pm.NodeLinker, "pnp"))
-		}
-	}
-	env := newToolEnv(pm, nodeLayer.Path, pmLayer.Path, cacheLayer.Path, npmrc, creds)
-	startTools, needFull, err := b.needDevDependencies(appDir, pkg, pm, scripts, buildNode)
-	if err != nil {
+	if err := b.dependencies(r); err != nil {
 		return result, err
 	}
-	plan, err := b.installModules(appDir, pkg, hasPkg, pm, env, version.Original(), needFull, &buildModules, &modules, b.Out)
-	if err != nil {
+	if err := b.runBuildScripts(r); err != nil {
 		return result, err
 	}
-	if rootScripts := pkg.rootInstallScripts(pm.Kind); plan.Reused && len(rootScripts) > 0 {
-		b.Logger.Bodyf("Running the app's install scripts (%s) on the reused node_modules: what they write into the app is not cached", strings.Join(rootScripts, ", "))
-		scripts = append(withoutHooks(rootScripts), scripts...)
+	if err := b.launchModules(r); err != nil {
+		return result, err
 	}
-
-	// Build scripts.
-	if len(scripts) > 0 {
-		b.Logger.Header("Build scripts")
-		tree := plan.ProdTree
-		if needFull {
-			tree = plan.FullTree
-		}
-		if !plan.Empty {
-			if err := linkModules(appDir, tree); err != nil {
-				return result, err
-			}
-		}
-		for _, s := range scripts {
-			args := runScriptCommand(pm, s)
-			b.Logger.Bodyf("%s %s", pm.Kind, strings.Join(args, " "))
-			if err := runTool(b.Out, appDir, env.list(nil), append(append([]string{}, pm.Argv...), args...)); err != nil {
-				return result, fmt.Errorf("the %q script failed (%s %s): %w", s, pm.Kind, strings.Join(args, " "), err)
-			}
-		}
-	}
-	if needFull && !plan.Empty {
-		if err := b.keepStartTools(plan, startTools); err != nil {
-			return result, err
-		}
-	}
-	if !plan.Empty {
-		n, err := writeModulesSBOM(modules.SBOMPath(libcnb.CycloneDXJSON), plan.ProdTree, pkg)
-		if err != nil {
-			return result, err
-		}
-		if n > 0 {
-			if err := linkModules(appDir, plan.ProdTree); err != nil {
-				return result, err
-			}
-			b.Logger.Bodyf("node_modules: %d production package(s) in the launch layer (SBOM written)", n)
-		} else {
-			// Nothing to launch with: keep the (empty) tree cached for reuse, out of the image.
-			if err := os.RemoveAll(filepath.Join(appDir, "node_modules")); err != nil {
-				return result, err
-			}
-			_ = os.Remove(modules.SBOMPath(libcnb.CycloneDXJSON))
-			modules.LayerTypes = libcnb.LayerTypes{Cache: true}
-			b.Logger.Body("node_modules: no production dependencies; nothing added to the image")
-		}
-		result.Layers = append(result.Layers, modules)
-		if needFull {
-			result.Layers = append(result.Layers, buildModules)
-		}
-	}
-
-	// Processes.
 	b.Logger.Header("Processes")
-	procs, err := b.processes(ctx, appDir, pkg, buildNode, launchNode, &result)
+	procs, err := b.processes(r)
 	if err != nil {
 		return result, err
 	}
 	result.Processes = procs
-	b.Logger.Bodyf("Built with Node.js %s and %s in %.1fs", version, pm.Kind, time.Since(start).Seconds())
+	b.Logger.Bodyf("Built with Node.js %s and %s in %.1fs", r.version, r.pm.Kind, time.Since(start).Seconds())
 	return result, nil
+}
+
+// buildRun is the state of one build as its steps fill it in.
+type buildRun struct {
+	ctx    libcnb.BuildContext
+	appDir string
+	pkg    packageJSON
+	hasPkg bool
+	result *libcnb.BuildResult
+
+	nodeLayer, runtimeLayer, pmLayer, cacheLayer, buildModules, modules libcnb.Layer
+
+	npmrc                 string
+	creds                 []string  // git-credentials and netrc binding paths (buildpack.CredentialEnv)
+	npm                   npmClient // the bootstrap npm that fetches Node.js and package managers
+	version               *semver.Version
+	buildNode, launchNode string
+
+	pm        packageManager
+	env       toolEnv
+	scripts   []string // build scripts to run
+	scriptDir string   // where they run (the app, or the started workspace)
+	needFull  bool     // dev dependencies stay until the build scripts ran
+	tools     []string // the commands the start commands need from packages
+	plan      modulesPlan
+	ws        workspaces
+
+	launcherTmp string // launch.js in a temporary directory, for parsing commands
+}
+
+// openLayers opens the buildpack's layers; the package managers' cache layer is always kept.
+func (r *buildRun) openLayers() error {
+	for _, l := range []struct {
+		name string
+		dst  *libcnb.Layer
+	}{{LayerNode, &r.nodeLayer}, {LayerRuntime, &r.runtimeLayer}, {LayerPM, &r.pmLayer}, {LayerPMCache, &r.cacheLayer}, {LayerBuildModules, &r.buildModules}, {LayerModules, &r.modules}} {
+		layer, err := r.ctx.Layers.Layer(l.name)
+		if err != nil {
+			return fmt.Errorf("opening the %s layer: %w", l.name, err)
+		}
+		*l.dst = layer
+	}
+	if err := os.MkdirAll(r.cacheLayer.Path, 0o755); err != nil {
+		return err
+	}
+	r.cacheLayer.LayerTypes = libcnb.LayerTypes{Cache: true}
+	r.cacheLayer.Metadata = map[string]interface{}{"purpose": "package manager caches"}
+	r.result.Layers = append(r.result.Layers, r.cacheLayer)
+	return nil
+}
+
+// installNode resolves the Node.js version, fetches it with the bootstrap npm into the node layer
+// and puts bin/node into the launch layer.
+func (b *Builder) installNode(r *buildRun) error {
+	bpNodeVersion, _ := b.config.Lookup("BP_NODE_VERSION")
+	req, err := nodeVersionRequest(r.appDir, r.pkg, bpNodeVersion)
+	if err != nil {
+		return err
+	}
+	if r.npmrc, err = npmrcBinding(r.ctx.Platform.Bindings); err != nil {
+		return err
+	}
+	if r.creds, err = buildpack.CredentialEnv(r.ctx.Platform.Bindings); err != nil {
+		return err
+	}
+	if r.npmrc != "" {
+		b.Logger.Bodyf("Using the npmrc binding %s as npm's user configuration (not copied into any layer)", r.npmrc)
+	}
+	b.Logger.Header("Node.js")
+	bootstrap := b.BootstrapNpm
+	if len(bootstrap) == 0 {
+		if bootstrap, err = findBootstrapNpm(); err != nil {
+			return err
+		}
+	}
+	npmEnv := newToolEnv(packageManager{Kind: PMNpm}, r.nodeLayer.Path, r.pmLayer.Path, r.cacheLayer.Path, r.npmrc, r.creds)
+	npmEnv.set["PATH"] = os.Getenv("PATH") // the bootstrap npm runs with its own node
+	r.npm = npmClient{Argv: bootstrap, Dir: r.appDir, Env: withoutVar(npmEnv.list(nil), "npm_package_config_node_gyp_nodedir")}
+	if r.version, err = b.resolveNode(r.npm, req, &r.nodeLayer); err != nil {
+		return err
+	}
+	r.result.Layers = append(r.result.Layers, r.nodeLayer)
+	strip := true
+	if v, ok := b.config.Lookup("BP_NODE_STRIP"); ok && (strings.EqualFold(v, "false") || v == "0") {
+		strip = false
+	}
+	if err := b.installRuntime(r.version, r.nodeLayer, &r.runtimeLayer, strip); err != nil {
+		return err
+	}
+	r.result.Layers = append(r.result.Layers, r.runtimeLayer)
+	r.buildNode = filepath.Join(r.nodeLayer.Path, "bin", "node")
+	r.launchNode = filepath.Join(r.runtimeLayer.Path, "bin", "node")
+	return nil
+}
+
+// dependencies chooses the package manager, installs it and the app's dependencies.
+func (b *Builder) dependencies(r *buildRun) error {
+	r.pm = packageManager{Kind: PMNpm}
+	var err error
+	if r.hasPkg {
+		if r.pm, err = detectPackageManager(r.appDir, r.pkg); err != nil {
+			return err
+		}
+		if len(r.pm.IgnoredLocks) > 0 {
+			b.Logger.Bodyf("Using %s and ignoring %s: %s", r.pm.Lock, strings.Join(r.pm.IgnoredLocks, ", "), r.pm.LockWhy)
+		}
+	}
+	if r.pm.Kind == PMBerry && r.pm.NodeLinker == berry.LinkerPnP {
+		r.pm.ZipCache = filepath.Join(r.modules.Path, "yarn-cache")
+	}
+	if r.scripts, r.scriptDir, err = b.scriptsToRun(r); err != nil {
+		return err
+	}
+	needInstall := r.hasPkg && (r.pkg.hasDependencies() || r.pm.Lock != "" || len(r.ws.all) > 0)
+	if needInstall || len(r.scripts) > 0 {
+		used, err := b.installPackageManager(r.npm, &r.pm, r.buildNode, r.version, &r.pmLayer)
+		if err != nil {
+			return err
+		}
+		if used {
+			r.result.Layers = append(r.result.Layers, r.pmLayer)
+		}
+	}
+	if r.pm.Kind == PMBerry {
+		b.logBerry(r)
+	}
+	r.env = newToolEnv(r.pm, r.nodeLayer.Path, r.pmLayer.Path, r.cacheLayer.Path, r.npmrc, r.creds)
+	if r.tools, r.needFull, err = b.needDevDependencies(r); err != nil {
+		return err
+	}
+	r.plan, err = b.installModules(r)
+	if err != nil {
+		return err
+	}
+	if rootScripts := r.pkg.rootInstallScripts(r.pm.Kind); r.plan.Reused && len(rootScripts) > 0 {
+		b.Logger.Bodyf("Running the app's install scripts (%s) on the reused node_modules: what they write into the app is not cached", strings.Join(rootScripts, ", "))
+		r.scripts = append(withoutHooks(rootScripts), r.scripts...)
+	}
+	return nil
+}
+
+// runBuildScripts runs the build scripts on the full install: in place after a fresh install,
+// else with node_modules linked to the reused tree.
+func (b *Builder) runBuildScripts(r *buildRun) error {
+	if len(r.scripts) == 0 {
+		return nil
+	}
+	b.Logger.Header("Build scripts")
+	if !r.plan.Empty && !r.plan.InPlace {
+		tree := r.plan.ProdTree
+		if r.needFull {
+			tree = r.plan.FullTree
+		}
+		if err := linkModules(r.appDir, tree); err != nil {
+			return err
+		}
+	}
+	for _, s := range r.scripts {
+		args := runScriptCommand(r.pm, s)
+		where := ""
+		if r.scriptDir != r.appDir {
+			where = " (in " + relTo(r.appDir, r.scriptDir) + ")"
+		}
+		b.Logger.Bodyf("%s %s%s", r.pm.Kind, strings.Join(args, " "), where)
+		if err := runTool(b.Out, r.scriptDir, r.env.list(nil), append(append([]string{}, r.pm.Argv...), args...)); err != nil {
+			return fmt.Errorf("the %q script failed (%s %s%s): %w", s, r.pm.Kind, strings.Join(args, " "), where, err)
+		}
+	}
+	return nil
+}
+
+// launchModules prunes the install to production, puts it in the launch layer with its SBOM and
+// links <app>/node_modules to it.
+func (b *Builder) launchModules(r *buildRun) error {
+	if r.plan.Empty {
+		return nil
+	}
+	if err := b.finishModules(r); err != nil {
+		return err
+	}
+	if r.plan.PnP {
+		r.result.Layers = append(r.result.Layers, r.modules)
+		return nil
+	}
+	if r.needFull {
+		if err := b.keepStartTools(r.plan, r.tools); err != nil {
+			return err
+		}
+	}
+	n, err := writeModulesSBOM(r.modules.SBOMPath(libcnb.CycloneDXJSON), r.plan.ProdTree, r.pkg)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		if err := linkModules(r.appDir, r.plan.ProdTree); err != nil {
+			return err
+		}
+		b.Logger.Bodyf("node_modules: %d production package(s) in the launch layer (SBOM written)", n)
+	} else {
+		// Nothing to launch with: keep the (empty) tree cached for reuse, out of the image.
+		if err := os.RemoveAll(filepath.Join(r.appDir, "node_modules")); err != nil {
+			return err
+		}
+		_ = os.Remove(r.modules.SBOMPath(libcnb.CycloneDXJSON))
+		r.modules.LayerTypes = libcnb.LayerTypes{Cache: true}
+		b.Logger.Body("node_modules: no production dependencies; nothing added to the image")
+	}
+	r.result.Layers = append(r.result.Layers, r.modules)
+	if r.needFull {
+		r.result.Layers = append(r.result.Layers, r.buildModules)
+	}
+	return nil
+}
+
+// logBerry says which Yarn runs and how it lays out the packages.
+func (b *Builder) logBerry(r *buildRun) {
+	switch r.pm.NodeLinker {
+	case berry.LinkerPnP:
+		b.Logger.Bodyf("Yarn %s: nodeLinker pnp (Plug'n'Play): the app starts with node --require .pnp.cjs, its production packages stay zipped in the node-modules layer", r.pm.Version)
+	default:
+		b.Logger.Bodyf("Yarn %s: nodeLinker %s", r.pm.Version, r.pm.NodeLinker)
+	}
+}
+
+func relTo(base, p string) string {
+	if rel, err := filepath.Rel(base, p); err == nil {
+		return rel
+	}
+	return p
 }
 
 // needDevDependencies decides whether the install keeps dev dependencies until the build is done:
 // when build scripts run, when the root package has install scripts (they run during the install,
 // often with a devDependency such as tsc), or when a start command runs a devDependency's
 // executable. It returns the commands the start commands need from packages.
-func (b *Builder) needDevDependencies(appDir string, pkg packageJSON, pm packageManager, scripts []string, buildNode string) ([]string, bool, error) {
-	cmds, err := startCommands(appDir, pkg)
+func (b *Builder) needDevDependencies(r *buildRun) ([]string, bool, error) {
+	cmds, err := r.startCommands()
 	if err != nil {
 		return nil, false, err
 	}
-	tmp, err := os.MkdirTemp("", "distill-node-launcher")
+	launcher, err := r.parserLauncher()
 	if err != nil {
 		return nil, false, err
 	}
-	defer os.RemoveAll(tmp)
-	launcher := filepath.Join(tmp, LauncherFile)
-	if err := os.WriteFile(launcher, launcherJS, 0o644); err != nil {
-		return nil, false, err
-	}
-	tools, err := startCommandNames(cmds, buildNode, launcher)
+	tools, err := startCommandNames(cmds, r.buildNode, launcher)
 	if err != nil {
 		return nil, false, err
 	}
-	if len(pkg.DevDependencies) == 0 {
+	if !r.hasDevDependencies() {
 		return tools, false, nil
 	}
 	var why []string
-	if len(scripts) > 0 {
-		why = append(why, "build scripts ("+strings.Join(scripts, ", ")+")")
+	if len(r.scripts) > 0 {
+		why = append(why, "build scripts ("+strings.Join(r.scripts, ", ")+")")
 	}
-	if rs := pkg.rootInstallScripts(pm.Kind); len(rs) > 0 {
+	if rs := r.pkg.rootInstallScripts(r.pm.Kind); len(rs) > 0 {
 		why = append(why, "install scripts of package.json ("+strings.Join(rs, ", ")+")")
 	}
-	if dev := devCommands(appDir, pkg, tools); len(dev) > 0 {
+	if dev := devCommands(r.appDir, r.pkg, tools); len(dev) > 0 {
 		why = append(why, "the start command runs "+strings.Join(dev, ", ")+" from devDependencies")
 	}
 	if len(why) == 0 {
@@ -281,34 +357,37 @@ func (b *Builder) keepStartTools(plan modulesPlan, tools []string) error {
 	return nil
 }
 
-// scriptsToRun is BP_NODE_RUN_SCRIPTS (comma-separated; set but empty runs none), else "build" when
-// package.json has it.
-func (b *Builder) scriptsToRun(pkg packageJSON) ([]string, error) {
+// scriptsToRun is BP_NODE_RUN_SCRIPTS (comma-separated; set but empty runs none), else "build"
+// when package.json has it, else the started workspace's "build" (run in its directory).
+func (b *Builder) scriptsToRun(r *buildRun) ([]string, string, error) {
 	v, ok := b.config.Lookup("BP_NODE_RUN_SCRIPTS")
 	if !ok {
-		if _, has := pkg.Scripts["build"]; has {
-			return []string{"build"}, nil
+		if _, has := r.pkg.Scripts["build"]; has {
+			return []string{"build"}, r.appDir, nil
 		}
-		return nil, nil
+		if w := r.ws.choice.Workspace; r.ws.choice.Starts && strings.TrimSpace(w.Scripts["build"]) != "" {
+			return []string{"build"}, r.ws.dir(r.appDir), nil
+		}
+		return nil, r.appDir, nil
 	}
 	var out []string
 	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if _, has := pkg.Scripts[s]; !has {
-			names := make([]string, 0, len(pkg.Scripts))
-			for k := range pkg.Scripts {
+		if _, has := r.pkg.Scripts[s]; !has {
+			names := make([]string, 0, len(r.pkg.Scripts))
+			for k := range r.pkg.Scripts {
 				names = append(names, k)
 			}
 			sort.Strings(names)
-			return nil, fmt.Errorf("BP_NODE_RUN_SCRIPTS names %q, which package.json does not define (scripts: %s)", s, strings.Join(names, ", "))
+			return nil, r.appDir, fmt.Errorf("BP_NODE_RUN_SCRIPTS names %q, which package.json does not define (scripts: %s)", s, strings.Join(names, ", "))
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return out, r.appDir, nil
 }
 
 // processes turns the start commands into processes, adding the launcher layer when one needs it.
-func (b *Builder) processes(ctx libcnb.BuildContext, appDir string, pkg packageJSON, buildNode, launchNode string, result *libcnb.BuildResult) ([]libcnb.Process, error) {
-	cmds, err := startCommands(appDir, pkg)
+func (b *Builder) processes(r *buildRun) ([]libcnb.Process, error) {
+	cmds, err := r.startCommands()
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +395,7 @@ func (b *Builder) processes(ctx libcnb.BuildContext, appDir string, pkg packageJ
 		b.Logger.Body("WARNING: no Procfile, start script, main, server.js, app.js or index.js: the image has no default process")
 		return nil, nil
 	}
-	launcherLayer, err := ctx.Layers.Layer(LayerLauncher)
+	launcherLayer, err := r.ctx.Layers.Layer(LayerLauncher)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +416,10 @@ func (b *Builder) processes(ctx libcnb.BuildContext, appDir string, pkg packageJ
 		hasWeb = hasWeb || c.Type == "web"
 	}
 	for i, c := range cmds {
-		p, viaLauncher, warnings, err := processFor(c, appDir, launchNode, buildNode, launcherPath)
+		if r.plan.PnP {
+			c.NodeFlags = r.pnpFlags()
+		}
+		p, viaLauncher, warnings, err := processFor(c, r.launchNode, r.buildNode, launcherPath)
 		if err != nil {
 			return nil, err
 		}
@@ -345,25 +427,36 @@ func (b *Builder) processes(ctx libcnb.BuildContext, appDir string, pkg packageJ
 			b.Logger.Bodyf("WARNING: %s", w)
 		}
 		p.Default = c.Type == "web" || (!hasWeb && i == 0)
-		how := "direct"
-		if viaLauncher {
-			how = "through launch.js (no shell in the image)"
-			needLauncher = true
+		if c.Dir != r.appDir {
+			p.WorkingDirectory = c.Dir
 		}
-		if c.Pre != "" || c.Post != "" {
-			how = "prestart, start and poststart in turn through launch.js, as npm start runs them"
-		}
-		b.Logger.Bodyf("%s: %s (%s, %s)", p.Type, strings.Join(p.Command, " "), c.Source, how)
+		b.Logger.Bodyf("%s: %s (%s, %s)", p.Type, strings.Join(p.Command, " "), c.Source, processHow(c, viaLauncher))
+		needLauncher = needLauncher || viaLauncher
 		procs = append(procs, p)
 	}
 	if needLauncher {
 		launcherLayer.LayerTypes = libcnb.LayerTypes{Launch: true}
 		launcherLayer.Metadata = map[string]interface{}{"file": LauncherFile}
-		result.Layers = append(result.Layers, launcherLayer)
+		r.result.Layers = append(r.result.Layers, launcherLayer)
 	} else if err := os.RemoveAll(launcherLayer.Path); err != nil {
 		return nil, err
 	}
 	return procs, nil
+}
+
+// processHow says how a process runs, for the log.
+func processHow(c startCommand, viaLauncher bool) string {
+	how := "direct"
+	if viaLauncher {
+		how = "through launch.js (no shell in the image)"
+	}
+	if c.Pre != "" || c.Post != "" {
+		how = "prestart, start and poststart in turn through launch.js, as npm start runs them"
+	}
+	if len(c.NodeFlags) > 0 {
+		how += ", node loads the packages through Plug'n'Play (.pnp.cjs)"
+	}
+	return how
 }
 
 // npmrcBinding returns the .npmrc of a binding of type npmrc ("" without one): its .npmrc file
@@ -384,13 +477,6 @@ func npmrcBinding(bindings libcnb.Bindings) (string, error) {
 		return "", fmt.Errorf("binding %q (%s) of type npmrc holds no .npmrc file; write the npm configuration (registry, //HOST/:_authToken=...) to %s", bd.Name, bd.Path, filepath.Join(bd.Path, ".npmrc"))
 	}
 	return "", nil
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 func firstLine(s string) string {

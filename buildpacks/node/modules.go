@@ -14,6 +14,8 @@ import (
 
 	"github.com/buildpacks/libcnb/v2"
 
+	"github.com/distill-build/distill/buildpacks/node/berry"
+	"github.com/distill-build/distill/buildpacks/node/workspace"
 	"github.com/distill-build/distill/internal/buildpack"
 )
 
@@ -22,9 +24,9 @@ var configFiles = []string{".npmrc", ".yarnrc", ".yarnrc.yml", "pnpm-workspace.y
 
 // modulesKey identifies an install: tool and version, Node.js version, lock file, the install
 // inputs of package.json and the package managers' project configuration.
-func modulesKey(appDir string, pkg packageJSON, pm packageManager, nodeVersion string) (string, error) {
+func modulesKey(appDir string, pkg packageJSON, pm packageManager, nodeVersion, startedWorkspace string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "pm=%s@%s\nnode=%s\narch=%s\n", pm.Kind, pm.Version, nodeVersion, targetArch())
+	fmt.Fprintf(h, "pm=%s@%s\nnode=%s\narch=%s\nworkspace=%s\n", pm.Kind, pm.Version, nodeVersion, targetArch(), startedWorkspace)
 	h.Write(pkg.installInputs())
 	for _, name := range append([]string{pm.Lock}, configFiles...) {
 		if name == "" {
@@ -107,8 +109,11 @@ func newToolEnv(pm packageManager, nodeLayer, pmLayer, cacheDir, npmrc string, c
 		set["YARN_ENABLE_TELEMETRY"] = "0"
 		set["YARN_ENABLE_PROGRESS_BARS"] = "false"
 		set["YARN_ENABLE_MIRROR"] = "false"
-		if pm.NodeLinker != "node-modules" {
-			set["YARN_NODE_LINKER"] = "node-modules"
+		if pm.ZipCache != "" {
+			// Plug'n'Play runs from the zip cache: it lives in the launch layer, filled from
+			// the mirror in the cache layer.
+			set["YARN_CACHE_FOLDER"] = pm.ZipCache
+			set["YARN_ENABLE_MIRROR"] = "true"
 		}
 		if pm.YarnPath == "" {
 			set["YARN_IGNORE_PATH"] = "1"
@@ -133,9 +138,7 @@ func installCommand(pm packageManager, prodOnly bool) []string {
 		}
 		return args
 	case PMBerry:
-		if prodOnly {
-			return []string{"workspaces", "focus", "--all", "--production"}
-		}
+		// Yarn Berry has no production-only install: install everything, prune afterwards.
 		if pm.Lock != "" {
 			return []string{"install", "--immutable"}
 		}
@@ -176,7 +179,8 @@ func pruneCommand(pm packageManager) (args []string, pruneEnv map[string]string)
 		}
 		return args, nil
 	case PMBerry:
-		return []string{"workspaces", "focus", "--all", "--production"}, map[string]string{"YARN_ENABLE_SCRIPTS": "false"}
+		p := berry.ProductionPrune(pm.Berry, pm.Version)
+		return p.Args, p.Env
 	case PMPnpm:
 		return []string{"prune", "--prod", "--config.confirmModulesPurge=false", "--config.ignore-scripts=true"}, map[string]string{"npm_config_ignore_scripts": "true"}
 	}
@@ -271,38 +275,41 @@ type modulesPlan struct {
 	Key      string
 	Reused   bool
 	Empty    bool // nothing to install
+	InPlace  bool // a fresh install in <app>: finishModules prunes it and moves it to its layer
+	Prune    bool // the install holds dev dependencies that finishModules prunes
+	PnP      bool // Yarn Plug'n'Play: .pnp.cjs in the app, the zips in ZipCache
 	FullTree string
 	ProdTree string
+	ZipCache string
+	want     map[string]interface{}
 }
 
-// installModules fills the node-modules launch layer with production dependencies and, when build
-// scripts run, the build-modules cache layer with the full tree, reusing both while the key holds.
-func (b *Builder) installModules(appDir string, pkg packageJSON, hasPkg bool, pm packageManager, env toolEnv, nodeVersion string,
-	needFull bool, buildLayer, modLayer *libcnb.Layer, out io.Writer) (modulesPlan, error) {
-	key, err := modulesKey(appDir, pkg, pm, nodeVersion)
+// installModules installs the dependencies into <app>, with dev dependencies when the build needs
+// them (and always for Yarn Berry, which has no production-only install), or reuses the cached
+// trees while the key holds.
+func (b *Builder) installModules(r *buildRun) (modulesPlan, error) {
+	key, err := modulesKey(r.appDir, r.pkg, r.pm, r.version.Original(), r.ws.choice.Workspace.Dir)
 	if err != nil {
 		return modulesPlan{}, err
 	}
-	plan := modulesPlan{Key: key, FullTree: filepath.Join(buildLayer.Path, "node_modules"), ProdTree: filepath.Join(modLayer.Path, "node_modules")}
-	modLayer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
-	buildLayer.LayerTypes = libcnb.LayerTypes{Cache: true}
-	appModules := filepath.Join(appDir, "node_modules")
+	plan := modulesPlan{Key: key, FullTree: filepath.Join(r.buildModules.Path, "node_modules"), ProdTree: filepath.Join(r.modules.Path, "node_modules"), PnP: r.pm.ZipCache != "", ZipCache: r.pm.ZipCache}
+	r.modules.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
+	r.buildModules.LayerTypes = libcnb.LayerTypes{Cache: true}
+	appModules := filepath.Join(r.appDir, "node_modules")
 
-	if !hasPkg || (!pkg.hasDependencies() && pm.Lock == "") {
+	if !r.hasPkg || (!r.pkg.hasDependencies() && r.pm.Lock == "" && len(r.ws.all) == 0) {
 		b.Logger.Body("No dependencies to install")
 		plan.Empty = true
 		return plan, nil
 	}
-
-	want := map[string]interface{}{"key": key, "package-manager": pm.Kind + "@" + pm.Version, "node": nodeVersion}
-	prodOK := metadataEqual(modLayer.Metadata, want) && fileExists(plan.ProdTree)
-	fullOK := !needFull || (metadataEqual(buildLayer.Metadata, want) && fileExists(plan.FullTree))
-	if prodOK && fullOK {
-		b.Logger.Bodyf("Reusing node_modules: lock file, package.json dependencies and Node.js %s unchanged", nodeVersion)
+	plan.want = map[string]interface{}{"key": key, "package-manager": r.pm.Kind + "@" + r.pm.Version, "node": r.version.Original()}
+	prodOK := metadataEqual(r.modules.Metadata, plan.want) && fileExists(plan.ProdTree)
+	fullOK := !r.needFull || (metadataEqual(r.buildModules.Metadata, plan.want) && fileExists(plan.FullTree))
+	if prodOK && fullOK && !plan.PnP {
+		b.Logger.Bodyf("Reusing node_modules: lock file, package.json dependencies and Node.js %s unchanged", r.version)
 		plan.Reused = true
-		return plan, nil
+		return plan, restoreInstallState(r, plan)
 	}
-
 	if fi, err := os.Lstat(appModules); err == nil {
 		if fi.Mode()&os.ModeSymlink == 0 {
 			b.Logger.Body("Removing the app's own node_modules: dependencies are installed from package.json and the lock file")
@@ -311,33 +318,166 @@ func (b *Builder) installModules(appDir string, pkg packageJSON, hasPkg bool, pm
 			return plan, err
 		}
 	}
-	installEnv := env.list(nil)
-	installEnv = withoutVar(installEnv, "NODE_ENV") // NODE_ENV=production would drop dev dependencies
-	args := installCommand(pm, !needFull)
-	b.Logger.Bodyf("%s %s", pm.Kind, strings.Join(args, " "))
-	if err := runTool(out, appDir, installEnv, append(append([]string{}, pm.Argv...), args...)); err != nil {
-		return plan, fmt.Errorf("%s %s failed: %w", pm.Kind, strings.Join(args, " "), err)
+	if plan.PnP {
+		if err := os.MkdirAll(plan.ZipCache, 0o755); err != nil {
+			return plan, err
+		}
+	}
+	full := r.needFull || r.pm.Kind == PMBerry
+	args := installCommand(r.pm, !full)
+	b.Logger.Bodyf("%s %s", r.pm.Kind, strings.Join(args, " "))
+	installEnv := withoutVar(r.env.list(nil), "NODE_ENV") // NODE_ENV=production would drop dev dependencies
+	if err := runTool(b.Out, r.appDir, installEnv, append(append([]string{}, r.pm.Argv...), args...)); err != nil {
+		return plan, fmt.Errorf("%s %s failed: %w", r.pm.Kind, strings.Join(args, " "), err)
+	}
+	plan.InPlace, plan.Prune = true, full
+	if plan.PnP {
+		return plan, nil
 	}
 	if err := os.MkdirAll(appModules, 0o755); err != nil { // an install with nothing to do may create none
 		return plan, err
 	}
-
-	if needFull {
-		if err := copyTree(appModules, plan.FullTree); err != nil {
+	if r.needFull {
+		if err := saveFullTree(r, plan); err != nil {
 			return plan, err
 		}
-		args, pruneEnv := pruneCommand(pm)
-		b.Logger.Bodyf("%s %s (no lifecycle scripts)", pm.Kind, strings.Join(args, " "))
-		if err := runTool(out, appDir, withoutVar(env.list(pruneEnv), "NODE_ENV"), append(append([]string{}, pm.Argv...), args...)); err != nil {
-			return plan, fmt.Errorf("pruning dev dependencies (%s %s) failed: %w", pm.Kind, strings.Join(args, " "), err)
+	}
+	return plan, nil
+}
+
+// saveFullTree keeps a copy of the full install, as installed, in the build-modules cache layer
+// (its workspace links anchored to the app), for the build scripts of builds that reuse it.
+func saveFullTree(r *buildRun, plan modulesPlan) error {
+	appModules := filepath.Join(r.appDir, "node_modules")
+	if err := copyTree(appModules, plan.FullTree); err != nil {
+		return err
+	}
+	if _, err := workspace.Anchor(plan.FullTree, appModules); err != nil {
+		return err
+	}
+	if r.pm.Kind == PMBerry {
+		state := filepath.Join(r.appDir, ".yarn", "install-state.gz")
+		if fileExists(state) {
+			if err := copyTree(state, filepath.Join(r.buildModules.Path, "install-state.gz")); err != nil {
+				return err
+			}
 		}
-		buildLayer.Metadata = copyMap(want)
+	}
+	r.buildModules.Metadata = copyMap(plan.want)
+	return nil
+}
+
+// restoreInstallState puts Yarn Berry's install state of a reused full tree back into the app, so
+// yarn run finds the packages as the install left them.
+func restoreInstallState(r *buildRun, plan modulesPlan) error {
+	saved := filepath.Join(r.buildModules.Path, "install-state.gz")
+	if r.pm.Kind != PMBerry || !r.needFull || !fileExists(saved) {
+		return nil
+	}
+	return copyTree(saved, filepath.Join(r.appDir, ".yarn", "install-state.gz"))
+}
+
+// finishModules turns a fresh install into the launch layer's content: pruned to production
+// (after the build scripts ran on the full install), left without what only other workspaces need,
+// and moved into the node-modules layer with its workspace links anchored to the app. A
+// Plug'n'Play install keeps the production zips in the layer and loads through .pnp.cjs.
+func (b *Builder) finishModules(r *buildRun) error {
+	plan := r.plan
+	if !plan.InPlace {
+		return nil
+	}
+	if plan.Prune {
+		if err := b.prune(r); err != nil {
+			return err
+		}
+	}
+	if plan.PnP {
+		if err := os.RemoveAll(plan.ProdTree); err != nil { // a node_modules of an earlier linker
+			return err
+		}
+		return b.finishPnP(r)
+	}
+	if err := os.RemoveAll(filepath.Join(r.modules.Path, "yarn-cache")); err != nil { // zips of an earlier pnp linker
+		return err
+	}
+	appModules := filepath.Join(r.appDir, "node_modules")
+	if err := b.trimWorkspaces(r); err != nil {
+		return err
 	}
 	if err := moveTree(appModules, plan.ProdTree); err != nil {
-		return plan, err
+		return err
 	}
-	modLayer.Metadata = copyMap(want)
-	return plan, nil
+	n, err := workspace.Anchor(plan.ProdTree, appModules)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		b.Logger.Bodyf("node_modules: %d workspace link(s) point into the app, so they resolve from the node-modules layer", n)
+	}
+	r.modules.Metadata = copyMap(plan.want)
+	return nil
+}
+
+// prune removes the dev dependencies from the install in place, running no lifecycle script.
+func (b *Builder) prune(r *buildRun) error {
+	args, pruneEnv := pruneCommand(r.pm)
+	if r.pm.Kind == PMBerry && berry.ProductionPrune(r.pm.Berry, r.pm.Version).StripDev {
+		restore, err := berry.StripDevDependencies(r.appDir, r.workspaceDirs())
+		defer func() {
+			if err := restore(); err != nil {
+				b.Logger.Bodyf("WARNING: %v", err)
+			}
+		}()
+		if err != nil {
+			return err
+		}
+		b.Logger.Bodyf("Yarn %s has no `workspaces focus` (the workspace-tools plugin is not imported): installing again with the devDependencies taken out of package.json, which is what focus does; package.json and yarn.lock are restored afterwards", r.pm.Version)
+	}
+	b.Logger.Bodyf("%s %s (no lifecycle scripts)", r.pm.Kind, strings.Join(args, " "))
+	if err := runTool(b.Out, r.appDir, withoutVar(r.env.list(pruneEnv), "NODE_ENV"), append(append([]string{}, r.pm.Argv...), args...)); err != nil {
+		return fmt.Errorf("pruning dev dependencies (%s %s) failed: %w", r.pm.Kind, strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// trimWorkspaces leaves out of node_modules what only workspaces that do not run need.
+func (b *Builder) trimWorkspaces(r *buildRun) error {
+	if !r.ws.choice.Found {
+		return nil
+	}
+	t, err := workspace.Trim(r.appDir, r.ws.all, r.ws.choice.Workspace)
+	if err != nil {
+		return err
+	}
+	if t.Packages > 0 {
+		b.Logger.Bodyf("node_modules: left out %d package(s) only other workspaces need (%s)", t.Packages, orNone(t.Workspaces))
+	}
+	return nil
+}
+
+// finishPnP keeps the zips the production .pnp.cjs names in the node-modules layer, and has every
+// node of the image load .pnp.cjs (NODE_OPTIONS, for the processes the app starts itself).
+func (b *Builder) finishPnP(r *buildRun) error {
+	pnp := berry.PnP{AppDir: r.appDir}
+	if !pnp.Installed() {
+		return fmt.Errorf("yarn install wrote no %s in %s although nodeLinker is pnp: check .yarnrc.yml (pnpMode, nodeLinker)", berry.PnPFile, r.appDir)
+	}
+	kept, removed, err := pnp.PruneCache(r.plan.ZipCache)
+	if err != nil {
+		return err
+	}
+	_ = os.Remove(filepath.Join(r.appDir, ".yarn", "install-state.gz"))
+	b.Logger.Bodyf("Plug'n'Play: %d production zip(s) in the node-modules layer, %d dev zip(s) left out; %s and the app's .yarn/unplugged stay in the app", kept, removed, berry.PnPFile)
+	r.modules.LaunchEnvironment.Prepend("NODE_OPTIONS", " ", strings.Join(pnp.NodeFlags(), " "))
+	r.modules.Metadata = copyMap(r.plan.want)
+	return nil
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "no workspace itself"
+	}
+	return "workspaces " + strings.Join(s, ", ")
 }
 
 func copyMap(m map[string]interface{}) map[string]interface{} {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/buildpacks/libcnb/v2"
+
+	"github.com/distill-build/distill/buildpacks/node/berry"
 )
 
 // Package manager kinds.
@@ -34,8 +36,10 @@ type packageManager struct {
 	IgnoredLocks []string // lock files present but not used
 	LockWhy      string   // why Lock was used over IgnoredLocks
 
-	YarnPath   string // berry: the project's own release (yarnPath in .yarnrc.yml)
-	NodeLinker string // berry: nodeLinker in .yarnrc.yml
+	Berry      berry.Config // berry: .yarnrc.yml
+	YarnPath   string       // berry: the project's own release (yarnPath in .yarnrc.yml)
+	NodeLinker string       // berry: the effective nodeLinker (pnp unless .yarnrc.yml says otherwise)
+	ZipCache   string       // berry with Plug'n'Play: the zip cache in the launch layer
 
 	Version string   // resolved version
 	Argv    []string // how to run it (node + entry script, or the binary)
@@ -133,16 +137,8 @@ func detectPackageManager(appDir string, pkg packageJSON) (packageManager, error
 	}
 
 	if pm.Kind == PMBerry {
-		rc := readYarnrc(filepath.Join(appDir, ".yarnrc.yml"))
-		pm.NodeLinker = rc["nodeLinker"]
-		if p := rc["yarnPath"]; p != "" {
-			rel := filepath.Clean(p)
-			if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
-				return packageManager{}, fmt.Errorf("%s: yarnPath %q lies outside the app directory, so it is not in the build: commit the release under .yarn/releases and point yarnPath there", filepath.Join(appDir, ".yarnrc.yml"), p)
-			}
-			if fileExists(filepath.Join(appDir, rel)) {
-				pm.YarnPath = filepath.Join(appDir, rel)
-			}
+		if err := berrySettings(appDir, &pm); err != nil {
+			return packageManager{}, err
 		}
 	}
 
@@ -159,9 +155,6 @@ func detectPackageManager(appDir string, pkg packageJSON) (packageManager, error
 		}
 	case PMBerry:
 		pm.Pkg = "@yarnpkg/cli-dist"
-		if pm.Spec == "" {
-			pm.Spec = "4.x"
-		}
 	case PMPnpm:
 		pm.Pkg = "pnpm"
 		if pm.Spec == "" {
@@ -221,30 +214,6 @@ func pnpmSpecForLock(path string) string {
 		return "6.x"
 	}
 	return "10.x"
-}
-
-// readYarnrc reads the top-level scalar settings of a .yarnrc.yml.
-func readYarnrc(path string) map[string]string {
-	out := map[string]string{}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return out
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if line == "" || line[0] == ' ' || line[0] == '\t' || line[0] == '#' {
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		if i := strings.Index(v, " #"); i >= 0 && !strings.ContainsAny(v[:i], `"'`) {
-			v = v[:i] // a comment after an unquoted value
-		}
-		v = strings.Trim(strings.TrimSpace(v), `"'`)
-		out[strings.TrimSpace(k)] = v
-	}
-	return out
 }
 
 // installPackageManager puts the tool in the package-manager layer (npm's registry is the source,
@@ -458,4 +427,35 @@ func isELF(p string) bool {
 	buf := make([]byte, 4)
 	n, _ := f.Read(buf)
 	return n == 4 && string(buf) == "\x7fELF"
+}
+
+// berrySettings reads .yarnrc.yml (nodeLinker, yarnPath, plugins) and, without a packageManager
+// pin, picks the Yarn release line that writes the lock file's format.
+func berrySettings(appDir string, pm *packageManager) error {
+	cfg, err := berry.ReadConfig(appDir)
+	if err != nil {
+		return err
+	}
+	pm.Berry, pm.NodeLinker = cfg, cfg.Linker("")
+	if p := cfg.YarnPath; p != "" {
+		rel := filepath.Clean(p)
+		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+			return fmt.Errorf("%s: yarnPath %q lies outside the app directory, so it is not in the build: commit the release under .yarn/releases and point yarnPath there", filepath.Join(appDir, ".yarnrc.yml"), p)
+		}
+		if fileExists(filepath.Join(appDir, rel)) {
+			pm.YarnPath = filepath.Join(appDir, rel)
+		}
+	}
+	if pm.Spec != "" {
+		return nil
+	}
+	pm.Spec = "4.x"
+	if pm.Lock != "" {
+		rel, err := berry.ReleaseForLock(filepath.Join(appDir, pm.Lock))
+		if err != nil {
+			return err
+		}
+		pm.Spec, pm.Source = rel.Spec, rel.Why
+	}
+	return nil
 }

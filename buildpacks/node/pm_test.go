@@ -2,7 +2,9 @@ package node
 
 import (
 	"encoding/json"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -161,7 +163,8 @@ func TestInstallCommands(t *testing.T) {
 		{packageManager{Kind: PMNpm, Lock: "package-lock.json"}, "ci --omit=dev", "ci --include=dev", "prune --omit=dev --ignore-scripts"},
 		{packageManager{Kind: PMNpm}, "install --omit=dev --no-package-lock", "install --include=dev --no-package-lock", "prune --omit=dev --ignore-scripts"},
 		{packageManager{Kind: PMYarn, Lock: "yarn.lock"}, "install --non-interactive --production=true --frozen-lockfile", "install --non-interactive --production=false --frozen-lockfile", "install --non-interactive --production=true --offline --ignore-scripts --frozen-lockfile"},
-		{packageManager{Kind: PMBerry, Lock: "yarn.lock"}, "workspaces focus --all --production", "install --immutable", "workspaces focus --all --production YARN_ENABLE_SCRIPTS=false"},
+		{packageManager{Kind: PMBerry, Lock: "yarn.lock", Version: "4.5.0"}, "install --immutable", "install --immutable", "workspaces focus --all --production YARN_ENABLE_SCRIPTS=false"},
+		{packageManager{Kind: PMBerry, Lock: "yarn.lock", Version: "3.2.2"}, "install --immutable", "install --immutable", "install YARN_ENABLE_IMMUTABLE_INSTALLS=false YARN_ENABLE_SCRIPTS=false"},
 		{packageManager{Kind: PMPnpm, Lock: "pnpm-lock.yaml"}, "install --config.confirmModulesPurge=false --prod --frozen-lockfile", "install --config.confirmModulesPurge=false --prod=false --frozen-lockfile", "prune --prod --config.confirmModulesPurge=false --config.ignore-scripts=true npm_config_ignore_scripts=true"},
 	}
 	for _, tt := range tests {
@@ -172,8 +175,8 @@ func TestInstallCommands(t *testing.T) {
 			t.Errorf("%s install = %q, want %q", tt.pm.Kind, got, tt.install)
 		}
 		args, env := pruneCommand(tt.pm)
-		for k, v := range env {
-			args = append(args, k+"="+v)
+		for _, k := range slices.Sorted(maps.Keys(env)) {
+			args = append(args, k+"="+env[k])
 		}
 		if got := strings.Join(args, " "); got != tt.prune {
 			t.Errorf("%s prune = %q, want %q", tt.pm.Kind, got, tt.prune)
@@ -194,7 +197,7 @@ func TestModulesKey(t *testing.T) {
 	pm := packageManager{Kind: PMNpm, Lock: "package-lock.json", Version: "10.9.0"}
 	base := parse(`{"name":"a","version":"1.0.0","dependencies":{"express":"^4"},"scripts":{"start":"node s.js"}}`)
 	key := func(p packageJSON, pm packageManager, node string) string {
-		k, err := modulesKey(dir, p, pm, node)
+		k, err := modulesKey(dir, p, pm, node, "")
 		if err != nil {
 			t.Fatal(err)
 		}

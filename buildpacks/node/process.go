@@ -29,6 +29,11 @@ type startCommand struct {
 	Command string // shell-syntax command line (Procfile, start script) ...
 	Argv    []string
 	Source  string // "Procfile", "package.json scripts.start", "package.json main", "server.js"
+	Dir     string // where it runs: the app, or the started workspace
+
+	// NodeFlags go before the script of every node the process starts directly (Plug'n'Play's
+	// --require .pnp.cjs).
+	NodeFlags []string
 
 	// npm start's hooks (package.json scripts.prestart and scripts.poststart), run around the
 	// command as npm start runs them; NpmEnv is what npm sets for them (npm_package_name, ...).
@@ -144,10 +149,11 @@ var launcherBuiltins = map[string]bool{"echo": true, "true": true, "false": true
 // processFor turns a start command into a process: a direct `node …` where possible (also for
 // node_modules/.bin commands that are node scripts), else the launcher. nodeBin is the launch
 // layer's node, buildNode the node that runs launch.js --parse now.
-func processFor(sc startCommand, appDir, nodeBin, buildNode, launcherPath string) (libcnb.Process, bool, []string, error) {
+func processFor(sc startCommand, nodeBin, buildNode, launcherPath string) (libcnb.Process, bool, []string, error) {
 	if sc.Pre != "" || sc.Post != "" {
-		return hookedProcess(sc, appDir, nodeBin, buildNode, launcherPath)
+		return hookedProcess(sc, nodeBin, buildNode, launcherPath)
 	}
+	node := append([]string{nodeBin}, sc.NodeFlags...)
 	proc := libcnb.Process{Type: sc.Type}
 	argv := sc.Argv
 	var warnings []string
@@ -157,7 +163,7 @@ func processFor(sc startCommand, appDir, nodeBin, buildNode, launcherPath string
 			return proc, false, nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", sc.Source, sc.Command, err)
 		}
 		if !p.Simple {
-			warnings = append(warnings, missingCommands(sc.Source, appDir, p)...)
+			warnings = append(warnings, missingCommands(sc.Source, sc.Dir, p)...)
 			proc.Command = []string{nodeBin, launcherPath, "-c", sc.Command}
 			return proc, true, warnings, nil
 		}
@@ -165,11 +171,11 @@ func processFor(sc startCommand, appDir, nodeBin, buildNode, launcherPath string
 	}
 	switch name := argv[0]; {
 	case name == "node" || name == "nodejs":
-		proc.Command = append([]string{nodeBin}, argv[1:]...)
+		proc.Command = append(node, argv[1:]...)
 		return proc, false, nil, nil
 	case !strings.Contains(name, "/"):
-		if script, ok := binScript(appDir, name); ok {
-			proc.Command = append([]string{nodeBin, script}, argv[1:]...)
+		if script, ok := binScript(sc.Dir, name); ok {
+			proc.Command = append(append(node, script), argv[1:]...)
 			return proc, false, nil, nil
 		}
 		warnings = append(warnings, fmt.Sprintf("%s: %q is not node or a node_modules/.bin command; the image has no %s unless the app provides it", sc.Source, name, name))
@@ -180,12 +186,19 @@ func processFor(sc startCommand, appDir, nodeBin, buildNode, launcherPath string
 	return proc, false, nil, nil
 }
 
-// binScript resolves node_modules/.bin/<name> to a node script (its real path, which is also its path
-// in the image).
-func binScript(appDir, name string) (string, bool) {
-	p, err := filepath.EvalSymlinks(filepath.Join(appDir, "node_modules", ".bin", name))
-	if err != nil {
-		return "", false
+// binScript resolves node_modules/.bin/<name>, in dir or the nearest ancestor that has it (as npm
+// run puts every ancestor's node_modules/.bin on PATH), to a node script: its real path, which is
+// also its path in the image.
+func binScript(dir, name string) (string, bool) {
+	var p string
+	for d := dir; ; d = filepath.Dir(d) {
+		var err error
+		if p, err = filepath.EvalSymlinks(filepath.Join(d, "node_modules", ".bin", name)); err == nil {
+			break
+		}
+		if filepath.Dir(d) == d {
+			return "", false
+		}
 	}
 	data := make([]byte, 128)
 	f, err := os.Open(p)
@@ -234,10 +247,10 @@ func packageCommand(argv []string) []string {
 }
 
 // missingCommands warns about commands of a script that node_modules/.bin does not provide.
-func missingCommands(source, appDir string, p parsedCommand) []string {
+func missingCommands(source, dir string, p parsedCommand) []string {
 	var warnings []string
 	for _, name := range commandNames(p) {
-		if _, ok := binScript(appDir, name); !ok {
+		if _, ok := binScript(dir, name); !ok {
 			warnings = append(warnings, fmt.Sprintf("%s: %q is not a node_modules/.bin command; the image has no %s unless the app provides it (if a devDependency provides it, move it to dependencies)", source, name, name))
 		}
 	}
@@ -245,7 +258,7 @@ func missingCommands(source, appDir string, p parsedCommand) []string {
 }
 
 // hookedProcess runs prestart, the command and poststart through the launcher, as npm start does.
-func hookedProcess(sc startCommand, appDir, nodeBin, buildNode, launcherPath string) (libcnb.Process, bool, []string, error) {
+func hookedProcess(sc startCommand, nodeBin, buildNode, launcherPath string) (libcnb.Process, bool, []string, error) {
 	proc := libcnb.Process{Type: sc.Type, Command: []string{nodeBin, launcherPath}}
 	for _, kv := range sc.NpmEnv {
 		proc.Command = append(proc.Command, "--set", kv)
@@ -263,7 +276,7 @@ func hookedProcess(sc startCommand, appDir, nodeBin, buildNode, launcherPath str
 		if err != nil {
 			return proc, false, nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", source, step[1], err)
 		}
-		warnings = append(warnings, missingCommands(source, appDir, p)...)
+		warnings = append(warnings, missingCommands(source, sc.Dir, p)...)
 		proc.Command = append(proc.Command, "--run", step[0], step[1])
 	}
 	return proc, true, warnings, nil

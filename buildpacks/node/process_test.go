@@ -101,11 +101,18 @@ func TestProcessFor(t *testing.T) {
 		{name: "shell .bin script warns", sc: startCommand{Type: "web", Command: "sh-tool"}, launcher: true, warn: `"sh-tool" is not node`},
 		{name: "pipe refused", sc: startCommand{Type: "web", Source: "package.json scripts.start", Command: "node server.js | tee log"}, wantErr: `package.json scripts.start "node server.js | tee log": cannot run`},
 		{name: "redirect refused", sc: startCommand{Type: "web", Command: "node server.js > out.log"}, wantErr: "redirections"},
+		{name: "Plug'n'Play flags before the script", sc: startCommand{Type: "web", Command: "node server.js", NodeFlags: []string{"--require", "/workspace/.pnp.cjs"}}, want: launchNode + " --require /workspace/.pnp.cjs server.js"},
+		{name: "Plug'n'Play flags before a .bin script", sc: startCommand{Type: "web", Command: "next start", NodeFlags: []string{"--require", "/workspace/.pnp.cjs"}}, want: launchNode + " --require /workspace/.pnp.cjs " + nextReal + " start"},
+		{name: "workspace finds the root's .bin", sc: startCommand{Type: "web", Command: "next start", Dir: filepath.Join(app, "apps", "web")}, want: launchNode + " " + nextReal + " start"},
 		{name: "absolute path direct", sc: startCommand{Type: "web", Command: "/app/bin/server --x"}, want: "/app/bin/server --x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, viaLauncher, warnings, err := processFor(tt.sc, app, launchNode, node, launcher)
+			sc := tt.sc
+			if sc.Dir == "" {
+				sc.Dir = app
+			}
+			p, viaLauncher, warnings, err := processFor(sc, launchNode, node, launcher)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -220,7 +227,8 @@ func TestNpmStartHooks(t *testing.T) {
 			if err != nil || len(cmds) != 1 {
 				t.Fatalf("startCommands = %+v, %v", cmds, err)
 			}
-			p, _, _, err := processFor(cmds[0], app, ln, node, launcher)
+			cmds[0].Dir = app
+			p, _, _, err := processFor(cmds[0], ln, node, launcher)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

@@ -205,9 +205,19 @@ function isExecutable(p) {
   }
 }
 
+// binDirs are node_modules/.bin of cwd and of each of its ancestors, nearest first, as npm run puts
+// them on PATH (a workspace's scripts find the root's commands).
+function binDirs(cwd) {
+  const dirs = [];
+  for (let d = path.resolve(cwd); ; d = path.dirname(d)) {
+    dirs.push(path.join(d, 'node_modules', '.bin'));
+    if (path.dirname(d) === d) return dirs;
+  }
+}
+
 function lookPath(cmd, env, cwd) {
   if (cmd.includes('/')) return path.resolve(cwd, cmd);
-  const dirs = [path.join(cwd, 'node_modules', '.bin'), ...(env.PATH || '').split(':').filter(Boolean)];
+  const dirs = binDirs(cwd).concat((env.PATH || '').split(':').filter(Boolean));
   for (const d of dirs) {
     const p = path.join(d, cmd);
     if (isExecutable(p)) return p;
