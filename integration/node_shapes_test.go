@@ -58,6 +58,22 @@ var nodeShapes = []nodeShape{
 	{name: "berry-pnp-case", app: "/work/shared/cases/node-yarn-berry-pnp/app",
 		fx:      nodeFixture{body: "node-yarn-berry-pnp OK: ms resolved (60000), build output present", devDep: "uglify-js", process: ".pnp.cjs"},
 		logWant: []string{"@yarnpkg/cli-dist 3.2.2", "nodeLinker pnp (Plug'n'Play)", "has no `workspaces focus`", "production zip(s) in the node-modules layer"}},
+	{name: "npm-workspaces", app: "node-workspaces",
+		fx: nodeFixture{body: "npm workspaces api OK (@fx/format from the workspace, ms says 1m=60000) cwd=/workspace/apps/api", devDep: "left-pad", process: "server.js"},
+		logWant: []string{"Starting workspace apps/api (@fx/api): the only workspace with a start script",
+			"left out 2 package(s) only other workspaces need (workspaces apps/admin)", "workspace link(s) point into the app"}},
+	{name: "npm-workspaces-setting", app: "node-workspaces", env: []string{"BP_NODE_WORKSPACE=@fx/admin"},
+		fx:      nodeFixture{body: "npm workspaces admin OK (007)", devDep: "ms", process: "server.js"},
+		logWant: []string{"Starting workspace apps/admin (@fx/admin): BP_NODE_WORKSPACE=@fx/admin"}},
+	{name: "yarn-workspaces", app: "node-yarn-workspaces",
+		fx:      nodeFixture{body: "yarn workspaces api OK (@fx/format from the workspace, ms says 1m=60000)", devDep: "left-pad", process: "server.js"},
+		logWant: []string{"Starting workspace apps/api (@fx/api)", "workspace link(s) point into the app", "yarn install"}},
+	{name: "berry4-pnp", app: "node-berry4-pnp",
+		fx:      nodeFixture{body: "yarn 4 pnp OK (@fx/greet from the workspace): ms resolved (60000), build output present", devDep: "uglify-js", process: ".pnp.loader.mjs"},
+		logWant: []string{"@yarnpkg/cli-dist 4.18.1", "nodeLinker pnp (Plug'n'Play)", "workspaces focus --all --production", "through Plug'n'Play"}},
+	{name: "berry3-node-modules", app: "node-berry3-nm",
+		fx:      nodeFixture{body: "yarn 3 node-modules OK: ms resolved (60000), build output present", devDep: "uglify-js", process: "server.js"},
+		logWant: []string{"yarn.lock format 6 is written by Yarn 3", "nodeLinker node-modules", "has no `workspaces focus`"}},
 }
 
 // TestNodeShapes builds each app shape with one shared cache, runs it in podman and checks its

@@ -318,6 +318,11 @@ func (b *Builder) installModules(r *buildRun) (modulesPlan, error) {
 			return plan, err
 		}
 	}
+	// A fresh install decides the layer's launch environment anew (a Plug'n'Play install of an
+	// earlier build set NODE_OPTIONS there).
+	if err := os.RemoveAll(filepath.Join(r.modules.Path, "env.launch")); err != nil {
+		return plan, err
+	}
 	if plan.PnP {
 		if err := os.MkdirAll(plan.ZipCache, 0o755); err != nil {
 			return plan, err

@@ -41,7 +41,11 @@ func Trim(root string, all []Workspace, keep Workspace) (Trimmed, error) {
 		if w.Dir == keep.Dir {
 			continue
 		}
-		if err := other.from(filepath.Join(root, filepath.FromSlash(w.Dir)), w); err != nil {
+		dir := filepath.Join(root, filepath.FromSlash(w.Dir))
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			other.reached[real] = true // its own link in node_modules goes too, unless needed
+		}
+		if err := other.from(dir, w); err != nil {
 			return Trimmed{}, err
 		}
 	}

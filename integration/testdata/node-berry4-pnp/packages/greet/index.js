@@ -1,0 +1,3 @@
+module.exports = function greet(what) {
+  return what + " OK (@fx/greet from the workspace)";
+};
