@@ -184,7 +184,7 @@ func (b *Builder) dependencies(r *buildRun) error {
 		}
 	}
 	if r.pm.Kind == PMBerry && r.pm.NodeLinker == berry.LinkerPnP {
-		r.pm.ZipCache = filepath.Join(r.modules.Path, "yarn-cache")
+		r.pm.ZipCache = filepath.Join(r.modules.Path, zipCacheDir)
 	}
 	if r.scripts, r.scriptDir, err = b.scriptsToRun(r); err != nil {
 		return err

@@ -270,6 +270,9 @@ func linkModules(appDir, target string) error {
 	return os.Symlink(target, link)
 }
 
+// zipCacheDir is the Yarn Plug'n'Play zip cache's directory in the node-modules layer.
+const zipCacheDir = "yarn-cache"
+
 // modulesPlan is what the dependency step decided.
 type modulesPlan struct {
 	Key      string
@@ -402,7 +405,7 @@ func (b *Builder) finishModules(r *buildRun) error {
 		}
 		return b.finishPnP(r)
 	}
-	if err := os.RemoveAll(filepath.Join(r.modules.Path, "yarn-cache")); err != nil { // zips of an earlier pnp linker
+	if err := os.RemoveAll(filepath.Join(r.modules.Path, zipCacheDir)); err != nil { // zips of an earlier pnp linker
 		return err
 	}
 	appModules := filepath.Join(r.appDir, "node_modules")
@@ -473,6 +476,15 @@ func (b *Builder) finishPnP(r *buildRun) error {
 	}
 	_ = os.Remove(filepath.Join(r.appDir, ".yarn", "install-state.gz"))
 	b.Logger.Bodyf("Plug'n'Play: %d production zip(s) in the node-modules layer, %d dev zip(s) left out; %s and the app's .yarn/unplugged stay in the app", kept, removed, berry.PnPFile)
+	if r.pm.Lock != "" {
+		pkgs, err := berry.CachedPackages(filepath.Join(r.appDir, r.pm.Lock), r.plan.ZipCache)
+		if err != nil {
+			return err
+		}
+		if err := writePnPSBOM(r.modules.SBOMPath(libcnb.CycloneDXJSON), pkgs, r.pkg); err != nil {
+			return err
+		}
+	}
 	r.modules.LaunchEnvironment.Prepend("NODE_OPTIONS", " ", strings.Join(pnp.NodeFlags(), " "))
 	r.modules.Metadata = copyMap(r.plan.want)
 	return nil

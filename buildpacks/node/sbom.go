@@ -12,6 +12,7 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
+	"github.com/distill-build/distill/buildpacks/node/berry"
 	"github.com/distill-build/distill/internal/sbom"
 	"github.com/distill-build/distill/internal/sharedlib"
 )
@@ -106,6 +107,21 @@ func writeModulesSBOM(file, tree string, app packageJSON) (int, error) {
 		bom.Metadata.Component = &cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: app.Name, Version: app.Version, PackageURL: purl}
 	}
 	return len(comps), sbom.Write(file, bom)
+}
+
+// writePnPSBOM writes the CycloneDX SBOM of a Plug'n'Play install's production zips.
+func writePnPSBOM(file string, pkgs []berry.Package, app packageJSON) error {
+	comps := make([]cdx.Component, 0, len(pkgs))
+	for _, p := range pkgs {
+		purl := npmPURL(p.Name, p.Version)
+		comps = append(comps, cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: purl})
+	}
+	bom := sbom.New("distill/node", comps)
+	if app.Name != "" {
+		purl := npmPURL(app.Name, app.Version)
+		bom.Metadata.Component = &cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: app.Name, Version: app.Version, PackageURL: purl}
+	}
+	return sbom.Write(file, bom)
 }
 
 // writeRuntimeSBOM writes the CycloneDX SBOM of the Node.js runtime layer.

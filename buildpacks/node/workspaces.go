@@ -41,15 +41,14 @@ func (b *Builder) chooseWorkspace(r *buildRun) error {
 	if err != nil {
 		return err
 	}
-	rootStarts := len(rootCmds) > 0 && (rootCmds[0].Source == "Procfile" || rootCmds[0].Source == "package.json scripts.start")
-	entry := ""
-	if rootStarts {
-		if entry, err = r.entryFile(rootCmds[0]); err != nil {
+	var root workspace.Root
+	if root.Starts = len(rootCmds) > 0 && (rootCmds[0].Source == "Procfile" || rootCmds[0].Source == "package.json scripts.start"); root.Starts {
+		if root.Entry, root.Command, err = r.entryFile(rootCmds[0]); err != nil {
 			return err
 		}
 	}
 	setting, _ := b.config.Lookup(workspace.SettingName)
-	if r.ws.choice, err = workspace.Choose(r.ws.all, setting, rootStarts, entry); err != nil {
+	if r.ws.choice, err = workspace.Choose(r.ws.all, setting, root); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(r.appDir, "package.json"), err)
 	}
 	b.Logger.Bodyf("Workspaces: %s", workspace.Describe(r.ws.all))
@@ -64,17 +63,18 @@ func (b *Builder) chooseWorkspace(r *buildRun) error {
 	return nil
 }
 
-// entryFile is the file (relative to the app) a start command runs with node, "" when it runs none.
-func (r *buildRun) entryFile(c startCommand) (string, error) {
+// entryFile is the file (relative to the app) a start command runs with node ("" when it runs
+// none), and its words when it is one simple command.
+func (r *buildRun) entryFile(c startCommand) (string, []string, error) {
 	argvs := [][]string{c.Argv}
 	if c.Argv == nil {
 		launcher, err := r.parserLauncher()
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		p, err := parseCommand(r.buildNode, launcher, c.Command)
 		if err != nil {
-			return "", fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", c.Source, c.Command, err)
+			return "", nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", c.Source, c.Command, err)
 		}
 		argvs = [][]string{p.Argv}
 		if !p.Simple {
@@ -84,12 +84,16 @@ func (r *buildRun) entryFile(c startCommand) (string, error) {
 			}
 		}
 	}
+	var words []string
+	if len(argvs) == 1 {
+		words = argvs[0]
+	}
 	for _, argv := range argvs {
 		if f := nodeEntry(argv); f != "" {
-			return f, nil
+			return f, words, nil
 		}
 	}
-	return "", nil
+	return "", words, nil
 }
 
 // nodeEntry is the script of a `node [options] script` command line ("" for other commands).
@@ -126,6 +130,9 @@ func (r *buildRun) startCommands() ([]startCommand, error) {
 		return nil, err
 	}
 	cmds, err := startCommands(dir, pkg)
+	if script := r.ws.choice.Script; script != "start" && script != "" {
+		cmds = []startCommand{{Type: "web", Command: strings.TrimSpace(pkg.Scripts[script]), Source: "package.json scripts." + script}}
+	}
 	for i := range cmds {
 		cmds[i].Dir = dir
 		cmds[i].Source = r.ws.choice.Workspace.Dir + " " + cmds[i].Source

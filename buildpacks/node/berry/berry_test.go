@@ -229,3 +229,66 @@ func TestPnP(t *testing.T) {
 		t.Error("Installed() = true without .pnp.cjs")
 	}
 }
+
+func TestCachedPackages(t *testing.T) {
+	lock := `__metadata:
+  version: 8
+  cacheKey: 10c0
+
+"@scope/lib@npm:^1.0.0":
+  version: 1.2.0
+  resolution: "@scope/lib@npm:1.2.0"
+  checksum: 10c0/0123456789abcdef
+  languageName: node
+  linkType: hard
+
+"app@workspace:.":
+  version: 0.0.0-use.local
+  resolution: "app@workspace:."
+  languageName: unknown
+  linkType: soft
+
+"ms@npm:^2.1.3":
+  version: 2.1.3
+  resolution: "ms@npm:2.1.3"
+  checksum: 10c0/d924b57e7312b3b63ad21fc5b3dc0af5e78d61a1
+  languageName: node
+  linkType: hard
+
+"uglify-js@npm:^3.19.3":
+  version: 3.19.3
+  resolution: "uglify-js@npm:3.19.3"
+  checksum: 83b0a90eca35f778e07cad9622b80c448b6aad45
+  languageName: node
+  linkType: hard
+`
+	tests := []struct {
+		name string
+		zips []string
+		want string
+	}{
+		{name: "production zips only", zips: []string{"ms-npm-2.1.3-81ff3cfac1-d924b57e73.zip", "@scope-lib-npm-1.2.0-0a0a0a0a0a-0123456789.zip"}, want: "@scope/lib@1.2.0 ms@2.1.3"},
+		{name: "Yarn 3 checksums without a cache key", zips: []string{"uglify-js-npm-3.19.3-d73835bac2-83b0a90eca.zip"}, want: "uglify-js@3.19.3"},
+		{name: "empty cache", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app, cache := t.TempDir(), t.TempDir()
+			writeFile(t, filepath.Join(app, "yarn.lock"), lock)
+			for _, z := range tt.zips {
+				writeFile(t, filepath.Join(cache, z), "zip")
+			}
+			pkgs, err := CachedPackages(filepath.Join(app, "yarn.lock"), cache)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range pkgs {
+				got = append(got, p.Name+"@"+p.Version)
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("got %q, want %q", strings.Join(got, " "), tt.want)
+			}
+		})
+	}
+}

@@ -88,28 +88,32 @@ func TestChoose(t *testing.T) {
 	}
 	twoStarters := append([]Workspace{{Dir: "apps/api", Name: "@x/api", Scripts: map[string]string{"start": "node ."}}}, all...)
 	tests := []struct {
-		name       string
-		all        []Workspace
-		setting    string
-		rootStarts bool
-		entry      string
-		want       string // chosen dir, "" for none
-		starts     bool
-		wantErr    string
+		name    string
+		all     []Workspace
+		setting string
+		root    Root
+		want    string // chosen dir, "" for none
+		starts  bool
+		script  string
+		wantErr string
 	}{
-		{name: "setting by name", all: all, setting: "@x/admin", want: "apps/admin", starts: true},
-		{name: "setting by dir", all: all, setting: "./apps/admin/", want: "apps/admin", starts: true},
+		{name: "setting by name", all: all, setting: "@x/admin", want: "apps/admin", starts: true, script: "start"},
+		{name: "setting by dir", all: all, setting: "./apps/admin/", want: "apps/admin", starts: true, script: "start"},
 		{name: "setting names nothing", all: all, setting: "apps/nope", wantErr: "BP_NODE_WORKSPACE=apps/nope names no workspace"},
-		{name: "root start runs a workspace file", all: all, rootStarts: true, entry: "apps/web/server.js", want: "apps/web"},
-		{name: "root start runs a root file", all: all, rootStarts: true, entry: "server.js"},
-		{name: "root start runs no file", all: all, rootStarts: true},
-		{name: "the one workspace with a start script", all: all, want: "apps/web", starts: true},
+		{name: "root start runs a workspace file", all: all, root: Root{Starts: true, Entry: "apps/web/server.js"}, want: "apps/web"},
+		{name: "root start runs a root file", all: all, root: Root{Starts: true, Entry: "server.js"}},
+		{name: "root start runs no file", all: all, root: Root{Starts: true}},
+		{name: "root start delegates with npm", all: all, root: Root{Starts: true, Command: []string{"npm", "start", "-w", "apps/web"}}, want: "apps/web", starts: true, script: "start"},
+		{name: "root start delegates with yarn", all: all, root: Root{Starts: true, Command: []string{"yarn", "workspace", "@x/web", "start"}}, want: "apps/web", starts: true, script: "start"},
+		{name: "delegation to an unknown workspace", all: all, root: Root{Starts: true, Command: []string{"npm", "start", "--workspace=@x/nope"}}, wantErr: `names the workspace "@x/nope"`},
+		{name: "delegation to a missing script", all: all, root: Root{Starts: true, Command: []string{"pnpm", "--filter", "@x/admin", "start"}}, wantErr: `runs the script "start", which apps/admin/package.json does not define`},
+		{name: "the one workspace with a start script", all: all, want: "apps/web", starts: true, script: "start"},
 		{name: "two workspaces with start scripts", all: twoStarters, wantErr: "several workspaces have one (apps/api (@x/api), apps/web (@x/web)): set BP_NODE_WORKSPACE"},
 		{name: "no start anywhere", all: all[:1]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Choose(tt.all, tt.setting, tt.rootStarts, tt.entry)
+			c, err := Choose(tt.all, tt.setting, tt.root)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -119,11 +123,38 @@ func TestChoose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := c.Workspace.Dir; got != tt.want || c.Found != (tt.want != "") || c.Starts != tt.starts {
-				t.Errorf("chose %q (found %v, starts %v), want %q (starts %v)", got, c.Found, c.Starts, tt.want, tt.starts)
+			if got := c.Workspace.Dir; got != tt.want || c.Found != (tt.want != "") || c.Starts != tt.starts || c.Script != tt.script {
+				t.Errorf("chose %q (found %v, starts %v, script %q), want %q (starts %v, script %q)", got, c.Found, c.Starts, c.Script, tt.want, tt.starts, tt.script)
 			}
 			if c.Why == "" {
 				t.Errorf("no reason given")
+			}
+		})
+	}
+}
+
+func TestDelegated(t *testing.T) {
+	tests := []struct {
+		cmd, ws, script string
+	}{
+		{"npm start -w apps/web", "apps/web", "start"},
+		{"npm start --workspace=@x/web", "@x/web", "start"},
+		{"npm run dev --workspace @x/web", "@x/web", "dev"},
+		{"npm -w apps/web run-script serve", "apps/web", "serve"},
+		{"yarn workspace @x/web start", "@x/web", "start"},
+		{"yarn workspace @x/web run serve", "@x/web", "serve"},
+		{"pnpm --filter @x/web start", "@x/web", "start"},
+		{"pnpm -F @x/web run start", "@x/web", "start"},
+		{"npm start", "", ""},
+		{"npm run build -w a --if-present", "", ""},
+		{"node server.js", "", ""},
+		{"npm install -w a", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cmd, func(t *testing.T) {
+			d, ok := Delegated(strings.Fields(tt.cmd))
+			if ok != (tt.ws != "") || d.Workspace != tt.ws || d.Script != tt.script {
+				t.Errorf("Delegated(%q) = %+v, %v; want %q %q", tt.cmd, d, ok, tt.ws, tt.script)
 			}
 		})
 	}
