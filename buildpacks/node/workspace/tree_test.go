@@ -130,6 +130,8 @@ func TestTrim(t *testing.T) {
 		"node_modules/.pnpm/ms@1/node_modules/ms/package.json={}",
 		"node_modules/.pnpm/big@1/node_modules/big/package.json={}",
 		"node_modules/.modules.yaml=x",
+		"node_modules/.pnpm/node_modules/big -> ../big@1/node_modules/big",
+		"node_modules/.pnpm/node_modules/ms -> ../ms@1/node_modules/ms",
 	}
 	tests := []struct {
 		name       string
@@ -148,8 +150,8 @@ func TestTrim(t *testing.T) {
 			kept:     []string{"node_modules/big", "node_modules/ms", "node_modules/shared", "node_modules/.bin/big"},
 			packages: 2, workspaces: "apps/web,packages/lib"},
 		{name: "pnpm store", files: pnpm, keep: "apps/web",
-			gone:     []string{"node_modules/.pnpm/big@1/node_modules/big"},
-			kept:     []string{"node_modules/.pnpm/ms@1/node_modules/ms", "node_modules/.modules.yaml"},
+			gone:     []string{"node_modules/.pnpm/big@1/node_modules/big", "node_modules/.pnpm/node_modules/big"},
+			kept:     []string{"node_modules/.pnpm/ms@1/node_modules/ms", "node_modules/.modules.yaml", "node_modules/.pnpm/node_modules/ms"},
 			packages: 1},
 	}
 	for _, tt := range tests {

@@ -59,7 +59,7 @@ func Trim(root string, all []Workspace, keep Workspace) (Trimmed, error) {
 	if err := s.sweep(tree); err != nil {
 		return Trimmed{}, fmt.Errorf("leaving the other workspaces' packages out of %s: %w", tree, err)
 	}
-	if err := removeDanglingBins(tree); err != nil {
+	if err := removeDangling(tree); err != nil {
 		return Trimmed{}, err
 	}
 	sort.Strings(s.out.Workspaces)
@@ -158,6 +158,9 @@ func (s *sweeper) sweep(nm string) error {
 				return err
 			}
 			for _, id := range ids {
+				if id.Name() == "node_modules" {
+					continue // pnpm's hoisted links: removeDangling drops those that lost their package
+				}
 				if err := s.sweep(filepath.Join(p, id.Name(), "node_modules")); err != nil {
 					return err
 				}
@@ -200,18 +203,29 @@ func (s *sweeper) slot(p string) error {
 	return os.RemoveAll(p)
 }
 
-// removeDanglingBins removes the .bin links of every node_modules directory that lost their package.
-func removeDanglingBins(tree string) error {
+// removeDangling removes the links of the tree that lost their package: .bin commands, and pnpm's
+// hoisted links in .pnpm/node_modules. A dangling link to outside the tree is not its to judge.
+func removeDangling(tree string) error {
 	return filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.Type()&fs.ModeSymlink == 0 || filepath.Base(filepath.Dir(p)) != ".bin" {
+		if d.Type()&fs.ModeSymlink == 0 {
 			return nil
 		}
-		if _, err := os.Stat(p); err != nil {
-			return os.Remove(p)
+		if _, err := os.Stat(p); err == nil {
+			return nil
 		}
-		return nil
+		target, err := os.Readlink(p)
+		if err != nil {
+			return fmt.Errorf("reading the link %s: %w", p, err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		if !within(tree, target) {
+			return nil
+		}
+		return os.Remove(p)
 	})
 }
