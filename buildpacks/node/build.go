@@ -415,9 +415,13 @@ func (b *Builder) processes(r *buildRun) ([]libcnb.Process, error) {
 	for _, c := range cmds {
 		hasWeb = hasWeb || c.Type == "web"
 	}
+	var pnpBins map[string]string
+	if r.plan.PnP {
+		pnpBins = b.pnpBins(r)
+	}
 	for i, c := range cmds {
 		if r.plan.PnP {
-			c.NodeFlags = r.pnpFlags()
+			c.NodeFlags, c.Bins = r.pnpFlags(), pnpBins
 		}
 		p, viaLauncher, warnings, err := processFor(c, r.launchNode, r.buildNode, launcherPath)
 		if err != nil {

@@ -32,8 +32,10 @@ type startCommand struct {
 	Dir     string // where it runs: the app, or the started workspace
 
 	// NodeFlags go before the script of every node the process starts directly (Plug'n'Play's
-	// --require .pnp.cjs).
+	// --require .pnp.cjs); Bins are the package executables that no node_modules/.bin holds
+	// (Plug'n'Play's, inside their zips), by command name.
 	NodeFlags []string
+	Bins      map[string]string
 
 	// npm start's hooks (package.json scripts.prestart and scripts.poststart), run around the
 	// command as npm start runs them; NpmEnv is what npm sets for them (npm_package_name, ...).
@@ -174,6 +176,10 @@ func processFor(sc startCommand, nodeBin, buildNode, launcherPath string) (libcn
 		proc.Command = append(node, argv[1:]...)
 		return proc, false, nil, nil
 	case !strings.Contains(name, "/"):
+		if script, ok := sc.Bins[name]; ok {
+			proc.Command = append(append(node, script), argv[1:]...)
+			return proc, false, nil, nil
+		}
 		if script, ok := binScript(sc.Dir, name); ok {
 			proc.Command = append(append(node, script), argv[1:]...)
 			return proc, false, nil, nil

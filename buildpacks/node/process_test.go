@@ -103,6 +103,8 @@ func TestProcessFor(t *testing.T) {
 		{name: "redirect refused", sc: startCommand{Type: "web", Command: "node server.js > out.log"}, wantErr: "redirections"},
 		{name: "Plug'n'Play flags before the script", sc: startCommand{Type: "web", Command: "node server.js", NodeFlags: []string{"--require", "/workspace/.pnp.cjs"}}, want: launchNode + " --require /workspace/.pnp.cjs server.js"},
 		{name: "Plug'n'Play flags before a .bin script", sc: startCommand{Type: "web", Command: "next start", NodeFlags: []string{"--require", "/workspace/.pnp.cjs"}}, want: launchNode + " --require /workspace/.pnp.cjs " + nextReal + " start"},
+		{name: "Plug'n'Play executable inside its zip", sc: startCommand{Type: "web", Command: "serve -p 3000", NodeFlags: []string{"--require", "/workspace/.pnp.cjs"}, Bins: map[string]string{"serve": "/layers/x/yarn-cache/serve.zip/node_modules/serve/bin/serve.js"}},
+			want: launchNode + " --require /workspace/.pnp.cjs /layers/x/yarn-cache/serve.zip/node_modules/serve/bin/serve.js -p 3000"},
 		{name: "workspace finds the root's .bin", sc: startCommand{Type: "web", Command: "next start", Dir: filepath.Join(app, "apps", "web")}, want: launchNode + " " + nextReal + " start"},
 		{name: "absolute path direct", sc: startCommand{Type: "web", Command: "/app/bin/server --x"}, want: "/app/bin/server --x"},
 	}

@@ -182,6 +182,29 @@ func (r *buildRun) pnpFlags() []string {
 	return berry.PnP{AppDir: r.appDir}.NodeFlags()
 }
 
+// pnpBins asks Yarn where the executables the start commands run live in a Plug'n'Play install
+// (yarn bin NAME: a path inside the package's zip, which node runs through .pnp.cjs).
+func (b *Builder) pnpBins(r *buildRun) map[string]string {
+	dir := r.appDir
+	if r.ws.choice.Starts {
+		dir = r.ws.dir(r.appDir)
+	}
+	bins := map[string]string{}
+	for _, name := range r.tools {
+		var out strings.Builder
+		argv := append(append([]string{}, r.pm.Argv...), "bin", name)
+		if err := runTool(&out, dir, r.env.list(nil), argv); err != nil {
+			continue // not a package's executable: processFor says so
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if p := strings.TrimSpace(lines[len(lines)-1]); filepath.IsAbs(p) {
+			bins[name] = p
+			b.Logger.Bodyf("Plug'n'Play: %s is %s", name, p)
+		}
+	}
+	return bins
+}
+
 // workspaceDirs are the directories of the root and every workspace, relative to the app.
 func (r *buildRun) workspaceDirs() []string {
 	dirs := []string{"."}
