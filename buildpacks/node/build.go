@@ -1,8 +1,10 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -74,6 +76,11 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		return result, err
 	}
 	result.Processes = procs
+	if r.plan.PnP { // yarn bin needed it until now; the image does not
+		if err := os.Remove(filepath.Join(r.appDir, ".yarn", "install-state.gz")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return result, fmt.Errorf("removing Yarn's install state from the app: %w", err)
+		}
+	}
 	b.Logger.Bodyf("Built with Node.js %s and %s in %.1fs", r.version, r.pm.Kind, time.Since(start).Seconds())
 	return result, nil
 }

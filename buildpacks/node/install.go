@@ -220,7 +220,6 @@ func (b *Builder) finishPnP(r *buildRun) error {
 	if err != nil {
 		return err
 	}
-	_ = os.Remove(filepath.Join(r.appDir, ".yarn", "install-state.gz"))
 	b.Logger.Bodyf("Plug'n'Play: %d production zip(s) in the node-modules layer, %d dev zip(s) left out; %s and the app's .yarn/unplugged stay in the app", kept, removed, berry.PnPFile)
 	if r.pm.Lock != "" {
 		pkgs, err := berry.CachedPackages(filepath.Join(r.appDir, r.pm.Lock), r.plan.ZipCache)

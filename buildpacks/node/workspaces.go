@@ -194,10 +194,10 @@ func (b *Builder) pnpBins(r *buildRun) map[string]string {
 		var out strings.Builder
 		argv := append(append([]string{}, r.pm.Argv...), "bin", name)
 		if err := runTool(&out, dir, r.env.list(nil), argv); err != nil {
-			continue // not a package's executable: processFor says so
+			b.Logger.Bodyf("Plug'n'Play: %s is no package's executable (yarn bin %s: %s)", name, name, lastLine(err.Error()))
+			continue
 		}
-		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		if p := strings.TrimSpace(lines[len(lines)-1]); filepath.IsAbs(p) {
+		if p := lastLine(out.String()); filepath.IsAbs(p) {
 			bins[name] = p
 			b.Logger.Bodyf("Plug'n'Play: %s is %s", name, p)
 		}
@@ -212,4 +212,9 @@ func (r *buildRun) workspaceDirs() []string {
 		dirs = append(dirs, w.Dir)
 	}
 	return dirs
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

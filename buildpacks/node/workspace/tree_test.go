@@ -129,7 +129,7 @@ func TestTrim(t *testing.T) {
 		"apps/admin/node_modules/big -> ../../../node_modules/.pnpm/big@1/node_modules/big",
 		"node_modules/.pnpm/ms@1/node_modules/ms/package.json={}",
 		"node_modules/.pnpm/big@1/node_modules/big/package.json={}",
-		"node_modules/.modules.yaml=x",
+		"node_modules/.modules.yaml=x", "node_modules/.pnpm/lock.yaml=x",
 		"node_modules/.pnpm/node_modules/big -> ../big@1/node_modules/big",
 		"node_modules/.pnpm/node_modules/ms -> ../ms@1/node_modules/ms",
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Trimmed is what Trim left out of a node_modules tree.
@@ -143,7 +144,7 @@ type sweeper struct {
 // and pnpm's <nm>/.pnpm/<id>/node_modules.
 func (s *sweeper) sweep(nm string) error {
 	entries, err := os.ReadDir(nm)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil
 	}
 	if err != nil {
@@ -158,7 +159,7 @@ func (s *sweeper) sweep(nm string) error {
 				return err
 			}
 			for _, id := range ids {
-				if id.Name() == "node_modules" {
+				if !id.IsDir() || id.Name() == "node_modules" {
 					continue // pnpm's hoisted links: removeDangling drops those that lost their package
 				}
 				if err := s.sweep(filepath.Join(p, id.Name(), "node_modules")); err != nil {
