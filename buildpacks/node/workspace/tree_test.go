@@ -128,7 +128,10 @@ func TestTrim(t *testing.T) {
 		"apps/web/node_modules/ms -> ../../../node_modules/.pnpm/ms@1/node_modules/ms",
 		"apps/admin/node_modules/big -> ../../../node_modules/.pnpm/big@1/node_modules/big",
 		"node_modules/.pnpm/ms@1/node_modules/ms/package.json={}",
-		"node_modules/.pnpm/big@1/node_modules/big/package.json={}",
+		"node_modules/.pnpm/big@1/node_modules/big/package.json={\"dependencies\":{\"big-dep\":\"1\",\"ms\":\"1\"}}",
+		"node_modules/.pnpm/big@1/node_modules/big-dep -> ../../big-dep@1/node_modules/big-dep",
+		"node_modules/.pnpm/big@1/node_modules/ms -> ../../ms@1/node_modules/ms",
+		"node_modules/.pnpm/big-dep@1/node_modules/big-dep/package.json={}",
 		"node_modules/.modules.yaml=x", "node_modules/.pnpm/lock.yaml=x",
 		"node_modules/.pnpm/node_modules/big -> ../big@1/node_modules/big",
 		"node_modules/.pnpm/node_modules/ms -> ../ms@1/node_modules/ms",
@@ -150,9 +153,9 @@ func TestTrim(t *testing.T) {
 			kept:     []string{"node_modules/big", "node_modules/ms", "node_modules/shared", "node_modules/.bin/big"},
 			packages: 2, workspaces: "apps/web,packages/lib"},
 		{name: "pnpm store", files: pnpm, keep: "apps/web",
-			gone:     []string{"node_modules/.pnpm/big@1/node_modules/big", "node_modules/.pnpm/node_modules/big"},
+			gone:     []string{"node_modules/.pnpm/big@1", "node_modules/.pnpm/node_modules/big", "node_modules/.pnpm/big-dep@1"},
 			kept:     []string{"node_modules/.pnpm/ms@1/node_modules/ms", "node_modules/.modules.yaml", "node_modules/.pnpm/node_modules/ms"},
-			packages: 1},
+			packages: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -165,6 +165,9 @@ func (s *sweeper) sweep(nm string) error {
 				if err := s.sweep(filepath.Join(p, id.Name(), "node_modules")); err != nil {
 					return err
 				}
+				if err := removeStoreEntry(filepath.Join(p, id.Name())); err != nil {
+					return err
+				}
 			}
 		case strings.HasPrefix(name, "."):
 		case strings.HasPrefix(name, "@") && e.IsDir():
@@ -202,6 +205,29 @@ func (s *sweeper) slot(p string) error {
 	}
 	s.out.Packages++
 	return os.RemoveAll(p)
+}
+
+// removeStoreEntry removes a pnpm store entry (.pnpm/<name>@<version>) whose package went: what
+// is left in its node_modules is only links to the package's dependencies, or nothing.
+func removeStoreEntry(entry string) error {
+	holdsPackage := false
+	err := filepath.WalkDir(filepath.Join(entry, "node_modules"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			holdsPackage = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if err != nil || holdsPackage {
+		return err
+	}
+	return os.RemoveAll(entry)
 }
 
 // removeDangling removes the links of the tree that lost their package: .bin commands, and pnpm's
