@@ -46,7 +46,6 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	result := libcnb.NewBuildResult()
 	r := &buildRun{ctx: ctx, appDir: ctx.ApplicationPath, result: &result}
-	defer r.cleanup()
 	var err error
 	if r.pkg, r.hasPkg, err = readPackageJSON(r.appDir); err != nil {
 		return result, err
@@ -109,8 +108,6 @@ type buildRun struct {
 	tools     []string // the commands the start commands need from packages
 	plan      modulesPlan
 	ws        workspaces
-
-	launcherTmp string // launch.js in a temporary directory, for parsing commands
 }
 
 // openLayers opens the buildpack's layers; the package managers' cache layer is always kept.
@@ -323,11 +320,7 @@ func (b *Builder) needDevDependencies(r *buildRun) ([]string, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	launcher, err := r.parserLauncher()
-	if err != nil {
-		return nil, false, err
-	}
-	tools, err := startCommandNames(cmds, r.buildNode, launcher)
+	tools, err := startCommandNames(cmds)
 	if err != nil {
 		return nil, false, err
 	}
@@ -430,7 +423,7 @@ func (b *Builder) processes(r *buildRun) ([]libcnb.Process, error) {
 		if r.plan.PnP {
 			c.NodeFlags, c.Bins = r.pnpFlags(), pnpBins
 		}
-		p, viaLauncher, warnings, err := processFor(c, r.launchNode, r.buildNode, launcherPath)
+		p, viaLauncher, warnings, err := processFor(c, r.launchNode, launcherPath)
 		if err != nil {
 			return nil, err
 		}

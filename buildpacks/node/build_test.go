@@ -300,7 +300,7 @@ func TestBuildNoDependencies(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := filepath.Join(layers, LayerRuntime, "bin", "node")
-	want := []string{node, filepath.Join(layers, LayerLauncher, LauncherFile), "-c", "echo starting && node server.js"}
+	want := []string{node, filepath.Join(layers, LayerLauncher, LauncherFile), planJSON(t, "", "echo starting && node server.js")}
 	if len(launch.Processes) != 1 || !launch.Processes[0].Default || launch.Processes[0].Type != "web" || strings.Join(launch.Processes[0].Command, "|") != strings.Join(want, "|") {
 		t.Fatalf("processes = %+v, want %q", launch.Processes, want)
 	}

@@ -14,9 +14,9 @@ import (
 // devDependencies): the install keeps the full tree, and after the prune the packages that provide
 // those executables, with what they need, are copied back into the production tree.
 
-// startCommandNames parses every start command (hooks too) with the launcher and returns the
+// startCommandNames parses every start command (hooks too) and returns the
 // commands that packages must provide, sorted and without repeats.
-func startCommandNames(cmds []startCommand, buildNode, launcher string) ([]string, error) {
+func startCommandNames(cmds []startCommand) ([]string, error) {
 	seen := map[string]bool{}
 	for _, c := range cmds {
 		scripts := c.scripts()
@@ -26,11 +26,11 @@ func startCommandNames(cmds []startCommand, buildNode, launcher string) ([]strin
 			}
 		}
 		for _, s := range scripts {
-			p, err := parseCommand(buildNode, launcher, s)
+			parsed, err := parseScript(c.Source, s)
 			if err != nil {
-				return nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", c.Source, s, err)
+				return nil, err
 			}
-			for _, n := range commandNames(p) {
+			for _, n := range commandNames(parsed) {
 				seen[n] = true
 			}
 		}

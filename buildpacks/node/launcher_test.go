@@ -12,7 +12,7 @@ import (
 )
 
 // TestLauncherSyntaxNode12 keeps launch.js to what Node.js 12 (the oldest line an app may pin)
-// parses and provides: it runs on the app's own node, at build time (--parse) and at launch.
+// parses and provides: it runs on the app's own node, at launch.
 func TestLauncherSyntaxNode12(t *testing.T) {
 	forbidden := []struct{ re, what string }{
 		{`\?\?`, "?? (Node.js 14)"},
@@ -36,7 +36,7 @@ func TestLauncherSyntaxNode12(t *testing.T) {
 	}
 }
 
-// TestLauncherSteps runs launch.js --run as the default process of an app with npm start hooks:
+// TestLauncherSteps runs launch.js with a plan of steps as the default process of an app with npm start hooks:
 // each step in the app directory with npm_lifecycle_event set, stopping at the first failure.
 func TestLauncherSteps(t *testing.T) {
 	testenv.Slow(t, "runs the launcher under node once per step list")
@@ -48,21 +48,34 @@ func TestLauncherSteps(t *testing.T) {
 	writeFile(t, filepath.Join(app, "show.js"), "console.log(process.env.npm_lifecycle_event, process.env.npm_package_name || '-', process.cwd().endsWith('sub') ? 'sub' : 'app')\n")
 	writeFile(t, filepath.Join(app, "sub", "keep"), "")
 	tests := []struct {
-		name string
-		args []string
-		want string
-		code int
+		name  string
+		env   map[string]string
+		steps [][2]string // event, script
+		want  string
+		code  int
 	}{
-		{name: "pre, main, post", args: []string{"--set", "npm_package_name=demo", "--run", "prestart", "node show.js", "--run", "start", "node show.js", "--run", "poststart", "node show.js"},
+		{name: "pre, main, post", env: map[string]string{"npm_package_name": "demo"}, steps: [][2]string{{"prestart", "node show.js"}, {"start", "node show.js"}, {"poststart", "node show.js"}},
 			want: "prestart demo app\nstart demo app\npoststart demo app\n"},
-		{name: "failing prestart stops", args: []string{"--run", "prestart", "node show.js && exit 3", "--run", "start", "node show.js"}, want: "prestart - app\n", code: 3},
-		{name: "cd stays in its step", args: []string{"--run", "prestart", "cd sub && node ../show.js", "--run", "start", "node show.js"}, want: "prestart - sub\nstart - app\n"},
-		{name: "or-list inside a step", args: []string{"--run", "prestart", "false || true", "--run", "start", "node show.js"}, want: "start - app\n"},
-		{name: "and-list failing inside a step", args: []string{"--run", "prestart", "false && true || false", "--run", "start", "node show.js"}, code: 1},
+		{name: "failing prestart stops", steps: [][2]string{{"prestart", "node show.js && exit 3"}, {"start", "node show.js"}}, want: "prestart - app\n", code: 3},
+		{name: "cd stays in its step", steps: [][2]string{{"prestart", "cd sub && node ../show.js"}, {"start", "node show.js"}}, want: "prestart - sub\nstart - app\n"},
+		{name: "or-list inside a step", steps: [][2]string{{"prestart", "false || true"}, {"start", "node show.js"}}, want: "start - app\n"},
+		{name: "and-list failing inside a step", steps: [][2]string{{"prestart", "false && true || false"}, {"start", "node show.js"}}, code: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(node, append([]string{launcher}, tt.args...)...)
+			plan := launchPlan{Env: tt.env}
+			for _, st := range tt.steps {
+				parsed, err := parseScript("test", st[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				plan.Steps = append(plan.Steps, launchStep{Event: st[0], Line: st[1], Script: parsed})
+			}
+			data, err := encodePlan(plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(node, launcher, data)
 			cmd.Dir = app
 			cmd.Env = append(os.Environ(), "npm_lifecycle_event=", "npm_package_name=")
 			out, err := cmd.Output()

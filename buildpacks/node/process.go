@@ -1,19 +1,17 @@
 package node
 
 import (
-	"bytes"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
 
+	"github.com/distill-build/distill/internal/command"
 	"github.com/distill-build/distill/internal/procfile"
 )
 
@@ -119,57 +117,98 @@ func startCommands(appDir string, pkg packageJSON) ([]startCommand, error) {
 	return nil, nil
 }
 
-// parsedCommand is launch.js --parse's answer.
-type parsedCommand struct {
-	Simple   bool     `json:"simple"`
-	Argv     []string `json:"argv"`
-	Commands []struct {
-		Op   string   `json:"op"`
-		Argv []string `json:"argv"`
-	} `json:"commands"`
-}
-
-// parseCommand asks the launcher (with the build's node) how it reads a command line, so build and
-// launch agree; a command it cannot run without a shell is an error here, at build time.
-func parseCommand(nodeBin, launcher, command string) (parsedCommand, error) {
-	cmd := exec.Command(nodeBin, launcher, "--parse", command)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+// parseScript parses a start command line at build time with the grammar every distill buildpack
+// shares (internal/command); one that needs a shell fails the build, naming where it came from.
+func parseScript(source, line string) (command.Script, error) {
+	sc, err := command.Parse(line)
 	if err != nil {
-		return parsedCommand{}, errors.New(strings.TrimSpace(strings.TrimPrefix(stderr.String(), "launch: ")))
+		return sc, fmt.Errorf("%s %q cannot run without a shell (the run image has none): %w. Supported: %s; or give a Procfile",
+			source, line, err, command.Supported)
 	}
-	var p parsedCommand
-	if err := json.Unmarshal(out, &p); err != nil {
-		return parsedCommand{}, fmt.Errorf("launch.js --parse: %v: %s", err, out)
-	}
-	return p, nil
+	return sc, nil
 }
 
-var launcherBuiltins = map[string]bool{"echo": true, "true": true, "false": true, ":": true, "cd": true, "export": true, "exit": true, "exec": true}
+// wordsOf renders each command of a script as its words, a variable reference as $NAME, for
+// looking at what it runs (node entry files, package commands).
+func wordsOf(sc command.Script) [][]string {
+	out := make([][]string, 0, len(sc.Commands))
+	for _, c := range sc.Commands {
+		argv := make([]string, 0, len(c.Args))
+		for _, w := range c.Args {
+			var b strings.Builder
+			for _, p := range w.Parts {
+				if p.Var != "" {
+					b.WriteString("$" + p.Var)
+				} else {
+					b.WriteString(p.Text)
+				}
+			}
+			argv = append(argv, b.String())
+		}
+		out = append(out, argv)
+	}
+	return out
+}
+
+// launchPlan is what launch.js runs (see launcher/launch.js): npm's package variables and the
+// steps (prestart, start, poststart, or one unnamed step), each a parsed script.
+type launchPlan struct {
+	Env   map[string]string `json:"env,omitempty"`
+	Steps []launchStep      `json:"steps"`
+}
+
+// launchStep is one script of a launch plan; Event becomes npm_lifecycle_event.
+type launchStep struct {
+	Event string `json:"event,omitempty"`
+	Line  string `json:"script"` // the command line as written, for npm_lifecycle_script
+	command.Script
+}
+
+// launcherProcess runs plan through the launcher: node launch.js '<plan JSON>'.
+func launcherProcess(typ, nodeBin, launcherPath string, plan launchPlan) (libcnb.Process, error) {
+	data, err := encodePlan(plan)
+	if err != nil {
+		return libcnb.Process{}, fmt.Errorf("encoding the launch plan of process %s: %w", typ, err)
+	}
+	return libcnb.Process{Type: typ, Command: []string{nodeBin, launcherPath, data}}, nil
+}
+
+// encodePlan renders a plan as one line of JSON, with & and < as themselves (it is read by
+// launch.js and by people looking at launch.toml, not by a browser).
+func encodePlan(plan launchPlan) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(plan); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
 
 // processFor turns a start command into a process: a direct `node …` where possible (also for
-// node_modules/.bin commands that are node scripts), else the launcher. nodeBin is the launch
-// layer's node, buildNode the node that runs launch.js --parse now.
-func processFor(sc startCommand, nodeBin, buildNode, launcherPath string) (libcnb.Process, bool, []string, error) {
+// node_modules/.bin commands that are node scripts), else the launcher running its parsed plan.
+// nodeBin is the launch layer's node.
+func processFor(sc startCommand, nodeBin, launcherPath string) (libcnb.Process, bool, []string, error) {
 	if sc.Pre != "" || sc.Post != "" {
-		return hookedProcess(sc, nodeBin, buildNode, launcherPath)
+		return hookedProcess(sc, nodeBin, launcherPath)
 	}
 	node := append([]string{nodeBin}, sc.NodeFlags...)
 	proc := libcnb.Process{Type: sc.Type}
 	argv := sc.Argv
 	var warnings []string
+	var parsed command.Script
 	if argv == nil {
-		p, err := parseCommand(buildNode, launcherPath, sc.Command)
-		if err != nil {
-			return proc, false, nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", sc.Source, sc.Command, err)
+		var err error
+		if parsed, err = parseScript(sc.Source, sc.Command); err != nil {
+			return proc, false, nil, err
 		}
-		if !p.Simple {
-			warnings = append(warnings, missingCommands(sc.Source, sc.Dir, p)...)
-			proc.Command = []string{nodeBin, launcherPath, "-c", sc.Command}
-			return proc, true, warnings, nil
+		simple, ok := parsed.Argv()
+		if !ok {
+			warnings = append(warnings, missingCommands(sc.Source, sc.Dir, parsed)...)
+			proc, err := launcherProcess(sc.Type, nodeBin, launcherPath, launchPlan{Steps: []launchStep{{Line: sc.Command, Script: parsed}}})
+			return proc, true, warnings, err
 		}
-		argv = p.Argv
+		argv = simple
 	}
 	switch name := argv[0]; {
 	case name == "node" || name == "nodejs":
@@ -185,8 +224,15 @@ func processFor(sc startCommand, nodeBin, buildNode, launcherPath string) (libcn
 			return proc, false, nil, nil
 		}
 		warnings = append(warnings, fmt.Sprintf("%s: %q is not node or a node_modules/.bin command; the image has no %s unless the app provides it", sc.Source, name, name))
-		proc.Command = []string{nodeBin, launcherPath, "-c", sc.Command}
-		return proc, true, warnings, nil
+		if sc.Command == "" {
+			sc.Command = strings.Join(argv, " ")
+		}
+		parsed, err := parseScript(sc.Source, sc.Command)
+		if err != nil {
+			return proc, false, nil, err
+		}
+		proc, err := launcherProcess(sc.Type, nodeBin, launcherPath, launchPlan{Steps: []launchStep{{Line: sc.Command, Script: parsed}}})
+		return proc, true, warnings, err
 	}
 	proc.Command = argv
 	return proc, false, nil, nil
@@ -226,14 +272,11 @@ func binScript(dir, name string) (string, bool) {
 }
 
 // commandNames are the commands a parsed script runs that a package must provide: not node, a
-// launcher builtin, a path or an expansion.
-func commandNames(p parsedCommand) []string {
-	if p.Simple {
-		return packageCommand(p.Argv)
-	}
+// builtin, a path or an expansion.
+func commandNames(sc command.Script) []string {
 	var out []string
-	for _, c := range p.Commands {
-		out = append(out, packageCommand(c.Argv)...)
+	for _, argv := range wordsOf(sc) {
+		out = append(out, packageCommand(argv)...)
 	}
 	return out
 }
@@ -246,16 +289,16 @@ func packageCommand(argv []string) []string {
 		return nil
 	}
 	name := argv[0]
-	if launcherBuiltins[name] || name == "node" || name == "nodejs" || strings.Contains(name, "/") || strings.Contains(name, "$") {
+	if command.IsBuiltin(name) || name == "node" || name == "nodejs" || strings.Contains(name, "/") || strings.Contains(name, "$") {
 		return nil
 	}
 	return []string{name}
 }
 
 // missingCommands warns about commands of a script that node_modules/.bin does not provide.
-func missingCommands(source, dir string, p parsedCommand) []string {
+func missingCommands(source, dir string, sc command.Script) []string {
 	var warnings []string
-	for _, name := range commandNames(p) {
+	for _, name := range commandNames(sc) {
 		if _, ok := binScript(dir, name); !ok {
 			warnings = append(warnings, fmt.Sprintf("%s: %q is not a node_modules/.bin command; the image has no %s unless the app provides it (if a devDependency provides it, move it to dependencies)", source, name, name))
 		}
@@ -264,10 +307,11 @@ func missingCommands(source, dir string, p parsedCommand) []string {
 }
 
 // hookedProcess runs prestart, the command and poststart through the launcher, as npm start does.
-func hookedProcess(sc startCommand, nodeBin, buildNode, launcherPath string) (libcnb.Process, bool, []string, error) {
-	proc := libcnb.Process{Type: sc.Type, Command: []string{nodeBin, launcherPath}}
+func hookedProcess(sc startCommand, nodeBin, launcherPath string) (libcnb.Process, bool, []string, error) {
+	plan := launchPlan{Env: map[string]string{}}
 	for _, kv := range sc.NpmEnv {
-		proc.Command = append(proc.Command, "--set", kv)
+		k, v, _ := strings.Cut(kv, "=")
+		plan.Env[k] = v
 	}
 	var warnings []string
 	for _, step := range [][2]string{{"prestart", sc.Pre}, {"start", sc.Command}, {"poststart", sc.Post}} {
@@ -278,12 +322,13 @@ func hookedProcess(sc startCommand, nodeBin, buildNode, launcherPath string) (li
 		if step[0] == "start" {
 			source = sc.Source
 		}
-		p, err := parseCommand(buildNode, launcherPath, step[1])
+		parsed, err := parseScript(source, step[1])
 		if err != nil {
-			return proc, false, nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", source, step[1], err)
+			return libcnb.Process{}, false, nil, err
 		}
-		warnings = append(warnings, missingCommands(source, sc.Dir, p)...)
-		proc.Command = append(proc.Command, "--run", step[0], step[1])
+		warnings = append(warnings, missingCommands(source, sc.Dir, parsed)...)
+		plan.Steps = append(plan.Steps, launchStep{Event: step[0], Line: step[1], Script: parsed})
 	}
-	return proc, true, warnings, nil
+	proc, err := launcherProcess(sc.Type, nodeBin, launcherPath, plan)
+	return proc, true, warnings, err
 }

@@ -1,9 +1,11 @@
 package node
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -66,8 +68,6 @@ func TestStartCommands(t *testing.T) {
 }
 
 func TestProcessFor(t *testing.T) {
-	testenv.Slow(t, "runs each process under node")
-	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, "launcher", LauncherFile)
 	writeFile(t, launcher, string(launcherJS))
@@ -94,12 +94,12 @@ func TestProcessFor(t *testing.T) {
 		{name: "node with flags", sc: startCommand{Type: "web", Command: "node --enable-source-maps dist/main.js --x 'a b'"}, want: launchNode + " --enable-source-maps dist/main.js --x a b"},
 		{name: "argv fallback", sc: startCommand{Type: "web", Argv: []string{"node", "index.js"}}, want: launchNode + " index.js"},
 		{name: ".bin node script", sc: startCommand{Type: "web", Command: "next start -p 3000"}, want: launchNode + " " + nextReal + " start -p 3000"},
-		{name: "chain needs the launcher", sc: startCommand{Type: "web", Command: "echo start && node server.js"}, want: launchNode + " " + launcher + " -c echo start && node server.js", launcher: true},
+		{name: "chain needs the launcher", sc: startCommand{Type: "web", Command: "echo start && node server.js"}, want: launchNode + " " + launcher + " " + planJSON(t, "", "echo start && node server.js"), launcher: true},
 		{name: "expansion needs the launcher", sc: startCommand{Type: "web", Command: "node server.js --port $PORT"}, launcher: true},
 		{name: "env prefix needs the launcher", sc: startCommand{Type: "web", Command: "NODE_OPTIONS=--max-old-space-size=256 node server.js"}, launcher: true},
 		{name: "npm in a chain warns", sc: startCommand{Type: "web", Source: "package.json scripts.start", Command: "npm run migrate && node server.js"}, launcher: true, warn: `"npm" is not a node_modules/.bin command`},
 		{name: "shell .bin script warns", sc: startCommand{Type: "web", Command: "sh-tool"}, launcher: true, warn: `"sh-tool" is not node`},
-		{name: "pipe refused", sc: startCommand{Type: "web", Source: "package.json scripts.start", Command: "node server.js | tee log"}, wantErr: `package.json scripts.start "node server.js | tee log": cannot run`},
+		{name: "pipe refused", sc: startCommand{Type: "web", Source: "package.json scripts.start", Command: "node server.js | tee log"}, wantErr: `package.json scripts.start "node server.js | tee log" cannot run without a shell`},
 		{name: "redirect refused", sc: startCommand{Type: "web", Command: "node server.js > out.log"}, wantErr: "redirections"},
 		{name: "Plug'n'Play flags before the script", sc: startCommand{Type: "web", Command: "node server.js", NodeFlags: []string{"--require", "/workspace/.pnp.cjs"}}, want: launchNode + " --require /workspace/.pnp.cjs server.js"},
 		{name: "Plug'n'Play flags before a .bin script", sc: startCommand{Type: "web", Command: "next start", NodeFlags: []string{"--require", "/workspace/.pnp.cjs"}}, want: launchNode + " --require /workspace/.pnp.cjs " + nextReal + " start"},
@@ -114,7 +114,7 @@ func TestProcessFor(t *testing.T) {
 			if sc.Dir == "" {
 				sc.Dir = app
 			}
-			p, viaLauncher, warnings, err := processFor(sc, launchNode, node, launcher)
+			p, viaLauncher, warnings, err := processFor(sc, launchNode, launcher)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -140,7 +140,22 @@ func TestProcessFor(t *testing.T) {
 	}
 }
 
-// TestLauncherRuns runs launch.js -c with the host's node, as the image would.
+// planJSON is the launch plan of one script (event "" for a Procfile's or a start script without
+// hooks), as processFor writes it.
+func planJSON(t *testing.T, event, script string) string {
+	t.Helper()
+	parsed, err := parseScript("test", script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := encodePlan(launchPlan{Steps: []launchStep{{Event: event, Line: script, Script: parsed}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestLauncherRuns runs launch.js with each script's plan under the host's node, as the image would.
 func TestLauncherRuns(t *testing.T) {
 	testenv.Slow(t, "runs each command line under node")
 	node := requireNode(t)
@@ -173,7 +188,7 @@ func TestLauncherRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.script, func(t *testing.T) {
-			cmd := exec.Command(node, launcher, "-c", tt.script)
+			cmd := exec.Command(node, launcher, planJSON(t, "", tt.script))
 			cmd.Dir = app
 			cmd.Env = append(os.Environ(), "PORT=9999", "GREETING=")
 			out, err := cmd.Output()
@@ -196,8 +211,6 @@ func TestLauncherRuns(t *testing.T) {
 // TestNpmStartHooks: the default process runs prestart, start and poststart as npm start does,
 // also around npm start's default node server.js; a Procfile has no hooks.
 func TestNpmStartHooks(t *testing.T) {
-	testenv.Slow(t, "runs npm start hooks under node")
-	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, LauncherFile)
 	writeFile(t, launcher, string(launcherJS))
@@ -208,11 +221,11 @@ func TestNpmStartHooks(t *testing.T) {
 		wantErr         string
 	}{
 		{name: "pre and post", pkg: `{"name":"a","version":"1.2.3","scripts":{"prestart":"node gen.js","start":"node server.js","poststart":"echo done"}}`,
-			want: ln + " " + launcher + " --set npm_package_name=a --set npm_package_version=1.2.3 --run prestart node gen.js --run start node server.js --run poststart echo done"},
+			want: "npm_package_name=a npm_package_version=1.2.3 | prestart: node gen.js | start: node server.js | poststart: echo done"},
 		{name: "default server.js", server: true, pkg: `{"scripts":{"prestart":"node gen.js"}}`,
-			want: ln + " " + launcher + " --run prestart node gen.js --run start node server.js"},
+			want: "prestart: node gen.js | start: node server.js"},
 		{name: "no hooks stays direct", pkg: `{"scripts":{"start":"node server.js"}}`, want: ln + " server.js"},
-		{name: "bad prestart fails the build", pkg: `{"scripts":{"prestart":"gen | tee x","start":"node server.js"}}`, wantErr: `package.json scripts.prestart "gen | tee x": cannot run`},
+		{name: "bad prestart fails the build", pkg: `{"scripts":{"prestart":"gen | tee x","start":"node server.js"}}`, wantErr: `package.json scripts.prestart "gen | tee x" cannot run without a shell`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,7 +243,7 @@ func TestNpmStartHooks(t *testing.T) {
 				t.Fatalf("startCommands = %+v, %v", cmds, err)
 			}
 			cmds[0].Dir = app
-			p, _, _, err := processFor(cmds[0], ln, node, launcher)
+			p, _, _, err := processFor(cmds[0], ln, launcher)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -240,9 +253,35 @@ func TestNpmStartHooks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(p.Command, " "); got != tt.want {
-				t.Errorf("command %q\nwant    %q", got, tt.want)
+			if got := describeProcess(t, p.Command, ln, launcher); got != tt.want {
+				t.Errorf("process %q\nwant    %q", got, tt.want)
 			}
 		})
 	}
+}
+
+// describeProcess renders a process for comparison: a direct command as its words; a launcher
+// process as its plan, "ENV | event: script | ...".
+func describeProcess(t *testing.T, command []string, node, launcher string) string {
+	t.Helper()
+	if len(command) != 3 || command[0] != node || command[1] != launcher {
+		return strings.Join(command, " ")
+	}
+	var plan launchPlan
+	if err := json.Unmarshal([]byte(command[2]), &plan); err != nil {
+		t.Fatalf("the launcher's plan %q: %v", command[2], err)
+	}
+	var env []string
+	for k, v := range plan.Env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	var parts []string
+	if len(env) > 0 {
+		parts = append(parts, strings.Join(env, " "))
+	}
+	for _, st := range plan.Steps {
+		parts = append(parts, st.Event+": "+st.Line)
+	}
+	return strings.Join(parts, " | ")
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -68,20 +67,13 @@ func (b *Builder) chooseWorkspace(r *buildRun) error {
 func (r *buildRun) entryFile(c startCommand) (string, []string, error) {
 	argvs := [][]string{c.Argv}
 	if c.Argv == nil {
-		launcher, err := r.parserLauncher()
+		parsed, err := parseScript(c.Source, c.Command)
 		if err != nil {
 			return "", nil, err
 		}
-		p, err := parseCommand(r.buildNode, launcher, c.Command)
-		if err != nil {
-			return "", nil, fmt.Errorf("%s %q: %v. Write it as simple commands (a && b, a; b, VAR=value cmd) or give a Procfile", c.Source, c.Command, err)
-		}
-		argvs = [][]string{p.Argv}
-		if !p.Simple {
-			argvs = nil
-			for _, sub := range p.Commands {
-				argvs = append(argvs, sub.Argv)
-			}
+		argvs = wordsOf(parsed)
+		if simple, ok := parsed.Argv(); ok {
+			argvs = [][]string{simple}
 		}
 	}
 	var words []string
@@ -138,30 +130,6 @@ func (r *buildRun) startCommands() ([]startCommand, error) {
 		cmds[i].Source = r.ws.choice.Workspace.Dir + " " + cmds[i].Source
 	}
 	return cmds, err
-}
-
-// parserLauncher writes launch.js to a temporary file once, for parseCommand at build time.
-func (r *buildRun) parserLauncher() (string, error) {
-	if r.launcherTmp != "" {
-		return r.launcherTmp, nil
-	}
-	tmp, err := os.MkdirTemp("", "distill-node-launcher")
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(tmp, LauncherFile)
-	if err := os.WriteFile(p, launcherJS, 0o644); err != nil {
-		return "", fmt.Errorf("writing %s: %w", p, err)
-	}
-	r.launcherTmp = p
-	return p, nil
-}
-
-// cleanup removes what the build kept in temporary files.
-func (r *buildRun) cleanup() {
-	if r.launcherTmp != "" {
-		_ = os.RemoveAll(filepath.Dir(r.launcherTmp))
-	}
 }
 
 // hasDevDependencies reports whether the root or any workspace declares devDependencies.
