@@ -66,7 +66,7 @@ func New(img v1.Image, layers []lifecycle.ExportedLayer) (*Report, error) {
 		if l.Digest != m.Layers[i].Digest {
 			return nil, fmt.Errorf("report: exported layer %d (%s) is %s, the image's is %s", i, l.ID.Key(), l.Digest, m.Layers[i].Digest)
 		}
-		name := rowName(l.ID)
+		name := RowName(l.ID)
 		if n := len(r.Layers); n > 0 && r.Layers[n-1].Name == name && r.Layers[n-1].Reused == l.Reused {
 			last := &r.Layers[n-1]
 			last.Compressed += l.Compressed
@@ -82,9 +82,9 @@ func New(img v1.Image, layers []lifecycle.ExportedLayer) (*Report, error) {
 	return r, nil
 }
 
-// rowName is how the table names a layer: "run image  distill/run:base",
+// RowName is how the table names a layer: "run image  distill/run:base",
 // "distill/go:app", "sbom", "app".
-func rowName(id lifecycle.LayerID) string {
+func RowName(id lifecycle.LayerID) string {
 	switch id.Kind {
 	case lifecycle.RunImageLayer:
 		return "run image  " + id.RunImage
