@@ -171,11 +171,12 @@ func TestRebaseRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := inspectJSON(t, appRef)
+	start := time.Now()
 	stdout, stderr, err := distillCmd(t, "rebase", appRef, "--run-image", runRef, "--force")
 	if err != nil {
 		t.Fatalf("distill rebase: %v\n%s", err, stderr)
 	}
-	t.Logf("distill rebase:\n%s", stdout)
+	t.Logf("TIMING registry rebase %.2f s\n%s", time.Since(start).Seconds(), stdout)
 	after := inspectJSON(t, appRef)
 	checkRebasedGo(t, before, after, newRun)
 	if after.RunImage.Image != runRef {
@@ -195,4 +196,72 @@ func readFile(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRebasePackBuild: an image pack builds with distill's builder and
+// publishes: distill inspect reads it (launcher, config layers and all),
+// distill rebase finds it current on its run image, then puts it on a
+// rebuilt one in the registry; podman pulls it and it serves.
+func TestRebasePackBuild(t *testing.T) {
+	e := packFixture(t)
+	appRef := e.prefix + "/pack-rebase:go"
+	e.build(t, copyApp(t, "samples/go-mux"), e.distillBuilder, appRef, "--publish")
+	before := inspectJSON(t, appRef)
+	t.Run("inspect", func(t *testing.T) {
+		if !strings.HasSuffix(before.RunImage.Image, "distill/run:static") || before.DefaultProcess != "web" {
+			t.Errorf("run image %q, default process %q", before.RunImage.Image, before.DefaultProcess)
+		}
+		app, ok := layerBy(before, "distill/go:app")
+		if !ok || !hasPackage(app.Packages, "github.com/gorilla/mux") {
+			t.Errorf("layer distill/go:app: %+v", app)
+		}
+		for _, l := range before.Layers {
+			if l.Kind == inspect.KindUnknown {
+				t.Errorf("inspect does not know who put layer %+v", l)
+			}
+		}
+		if _, ok := layerByKind(before, inspect.KindLauncher); !ok {
+			t.Errorf("no launcher layer in %+v", before.Layers)
+		}
+	})
+	t.Run("current", func(t *testing.T) {
+		stdout, stderr, err := distillCmd(t, "rebase", appRef)
+		if err != nil || !strings.Contains(stdout, "already on the newest") {
+			t.Fatalf("distill rebase onto its own run image: %v\n%s%s", err, stdout, stderr)
+		}
+	})
+	t.Run("onto a rebuilt run image", func(t *testing.T) {
+		runRef := e.prefix + "/distill/run:static-rebuilt"
+		old, err := image.Resolve(t.Context(), before.RunImage.Image, image.WithSources(image.FromRegistry))
+		if err != nil {
+			t.Fatal(err)
+		}
+		layer, err := tarLayer(map[string]string{"etc/distill-rebased": "yes\n"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		newRun, err := mutate.AppendLayers(old, layer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := name.ParseReference(runRef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := image.Registry(r).Write(t.Context(), newRun); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		stdout, stderr, err := distillCmd(t, "rebase", appRef, "--run-image", runRef, "--force")
+		if err != nil {
+			t.Fatalf("distill rebase: %v\n%s", err, stderr)
+		}
+		t.Logf("distill rebase (%.2f s):\n%s", time.Since(start).Seconds(), stdout)
+		checkRebasedGo(t, before, inspectJSON(t, appRef), newRun)
+		harness.Podman(t, "pull", "--quiet", "--tls-verify=false", appRef)
+		t.Cleanup(func() { exec.Command("podman", "rmi", "--force", appRef).Run() })
+		if status, _ := harness.Run(t, appRef).WaitHTTP(t, "/"); status != 200 {
+			t.Fatalf("GET / = %d after the rebase", status)
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distill-build/distill/internal/image"
 )
@@ -118,15 +119,20 @@ func restack(app, run v1.Image, appCf, runCf *v1.ConfigFile, top int) (v1.Image,
 		return nil, fmt.Errorf("reading the app image's layers: %w", err)
 	}
 	runHist, appHist := layerHistory(runCf, len(runLayers)), layerHistory(appCf, len(appLayers))
+	mt, err := app.MediaType()
+	if err != nil {
+		return nil, fmt.Errorf("reading the app image's media type: %w", err)
+	}
+	docker := mt == types.DockerManifestSchema2
 	var adds []mutate.Addendum
 	for i, l := range runLayers {
-		adds = append(adds, mutate.Addendum{Layer: l, History: runHist[i]})
+		adds = append(adds, mutate.Addendum{Layer: gzipTyped(l, docker), History: runHist[i]})
 	}
 	for i := top + 1; i < len(appLayers); i++ {
-		adds = append(adds, mutate.Addendum{Layer: appLayers[i], History: appHist[i]})
+		adds = append(adds, mutate.Addendum{Layer: gzipTyped(appLayers[i], docker), History: appHist[i]})
 	}
-	base := empty.Image
-	if mt, err := app.MediaType(); err == nil && !strings.Contains(string(mt), "docker") {
+	base := empty.Image // Docker schema 2, as pack publishes through a daemon
+	if !docker {
 		base = image.OCI(base)
 	}
 	img, err := mutate.Append(base, adds...)
@@ -135,6 +141,31 @@ func restack(app, run v1.Image, appCf, runCf *v1.ConfigFile, top int) (v1.Image,
 	}
 	return img, nil
 }
+
+// gzipTyped gives a gzip layer the media type of its manifest's family
+// (Docker schema 2 or OCI), so a run image published as OCI can carry an app
+// pushed as Docker schema 2 and the other way round: runtimes refuse a
+// manifest mixing them. The blob and digest stay.
+func gzipTyped(l v1.Layer, docker bool) v1.Layer {
+	mt, err := l.MediaType()
+	if err != nil {
+		return l
+	}
+	switch {
+	case docker && mt == types.OCILayer:
+		return typedLayer{Layer: l, mediaType: types.DockerLayer}
+	case !docker && mt == types.DockerLayer:
+		return typedLayer{Layer: l, mediaType: types.OCILayer}
+	}
+	return l
+}
+
+type typedLayer struct {
+	v1.Layer
+	mediaType types.MediaType
+}
+
+func (l typedLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
 
 // layerHistory is the history entry of each of n layers (empty-layer entries
 // skipped; a missing entry is empty but for its epoch timestamp).
