@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distill-build/distill/internal/image"
+	"github.com/distill-build/distill/internal/sbom"
 )
 
 // CNB and distill labels read here.
@@ -105,11 +106,7 @@ func (l Layer) Source() string {
 }
 
 // Package is one component an SBOM lists.
-type Package struct {
-	Name    string `json:"name"`
-	Version string `json:"version,omitempty"`
-	PURL    string `json:"purl,omitempty"`
-}
+type Package = sbom.Package
 
 // SBOM is a buildpack's image-wide launch SBOM.
 type SBOM struct {

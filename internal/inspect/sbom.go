@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"sort"
 	"strings"
 
-	cdx "github.com/CycloneDX/cyclonedx-go"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distill-build/distill/internal/archive"
 	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/sbom"
 )
 
 // sbomRoot is where the SBOM layer keeps launch SBOMs, per the buildpack
@@ -47,6 +46,9 @@ func (out *Image) readSBOMs(ctx context.Context, l v1.Layer) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		if path.Dir(rel) == "." {
+			return nil // not a buildpack's
+		}
 		parts := strings.Split(path.Dir(rel), "/")
 		bp := ids[parts[0]]
 		if bp == "" {
@@ -75,28 +77,9 @@ func (out *Image) addPackages(bp, name string, pkgs []Package) {
 // cycloneDXPackages lists the components of a CycloneDX JSON document
 // (nested ones too), sorted by name and version.
 func cycloneDXPackages(r io.Reader) ([]Package, error) {
-	var bom cdx.BOM
-	if err := cdx.NewBOMDecoder(r, cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
-		return nil, fmt.Errorf("decoding CycloneDX: %w", err)
+	bom, err := sbom.ReadCycloneDX(r)
+	if err != nil {
+		return nil, err
 	}
-	pkgs := []Package{}
-	var add func([]cdx.Component)
-	add = func(comps []cdx.Component) {
-		for _, c := range comps {
-			pkgs = append(pkgs, Package{Name: c.Name, Version: c.Version, PURL: c.PackageURL})
-			if c.Components != nil {
-				add(*c.Components)
-			}
-		}
-	}
-	if bom.Components != nil {
-		add(*bom.Components)
-	}
-	sort.SliceStable(pkgs, func(i, j int) bool {
-		if pkgs[i].Name != pkgs[j].Name {
-			return pkgs[i].Name < pkgs[j].Name
-		}
-		return pkgs[i].Version < pkgs[j].Version
-	})
-	return pkgs, nil
+	return sbom.Packages(bom), nil
 }

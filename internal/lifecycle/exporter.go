@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/image"
+	"github.com/distill-build/distill/internal/sbom"
 )
 
 // CNB label keys written on every exported image.
@@ -318,7 +320,31 @@ func (e *exporter) collectSBOM(res *BuildResult) (string, bool, error) {
 			found = true
 		}
 	}
+	if found {
+		if err := addSPDX(dir); err != nil {
+			return "", false, err
+		}
+	}
 	return dir, found, nil
+}
+
+// addSPDX writes sbom.spdx.json (SPDX 2.3) beside every sbom.cdx.json under
+// dir that a buildpack did not give an SPDX form, named <bp>:<layer>.
+func addSPDX(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "sbom.cdx.json" {
+			return err
+		}
+		spdxFile := filepath.Join(filepath.Dir(p), "sbom.spdx.json")
+		if _, err := os.Stat(spdxFile); err == nil {
+			return nil
+		}
+		rel, err := filepath.Rel(filepath.Join(dir, "launch"), filepath.Dir(p))
+		if err != nil {
+			return err
+		}
+		return sbom.CycloneDXToSPDX(p, spdxFile, strings.Replace(filepath.ToSlash(rel), "/", ":", 1))
+	})
 }
 
 func isLaunchLayer(layers []buildpack.Layer, name string) bool {

@@ -54,7 +54,9 @@ type BuildOptions struct {
 	// project.toml's [io.distill.build] max-size, if any. An image over it
 	// fails the build before any target is written.
 	MaxSize string
-	Log     io.Writer
+	// SBOMOutputDir, when set, receives the image's SBOMs (WriteSBOMs).
+	SBOMOutputDir string
+	Log           io.Writer
 }
 
 // Build builds the app at o.AppDir into an image, writes it to every target
@@ -129,7 +131,14 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 		return nil, err
 	}
 	defer res.Close()
-	return write(ctx, res, o.Targets, cacheDir, bud, o.Log)
+	rep, err := write(ctx, res, o.Targets, cacheDir, bud, o.Log)
+	if err != nil || o.SBOMOutputDir == "" {
+		return rep, err
+	}
+	if err := WriteSBOMs(ctx, o.SBOMOutputDir, rep.Digest, res.Image); err != nil {
+		return nil, fmt.Errorf("writing the SBOMs to %s: %w", o.SBOMOutputDir, err)
+	}
+	return rep, nil
 }
 
 // sizeBudget is the budget of flag (--max-size), else of app's project.toml;
