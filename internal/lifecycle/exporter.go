@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -292,8 +291,10 @@ func (e *exporter) configure(img v1.Image, res *BuildResult, env buildpack.Env, 
 func (e *exporter) collectSBOM(res *BuildResult) (string, bool, error) {
 	dir := filepath.Join(e.dirs.root, "sbom")
 	found := false
+	cdxFiles := map[string]string{} // CycloneDX SBOM copied → its name, <buildpack id>[:<layer>]
 	for _, bp := range res.Buildpacks {
-		esc := buildpack.EscapedID(bp.Desc.Info().ID)
+		id := bp.Desc.Info().ID
+		esc := buildpack.EscapedID(id)
 		files, err := filepath.Glob(filepath.Join(bp.Dir, "*.sbom.*.json"))
 		if err != nil {
 			return "", false, err
@@ -301,11 +302,14 @@ func (e *exporter) collectSBOM(res *BuildResult) (string, bool, error) {
 		for _, f := range files {
 			name := filepath.Base(f)
 			layer, ext, _ := strings.Cut(name, ".sbom.")
-			dst := filepath.Join(dir, "launch", esc, layer, "sbom."+ext)
+			dst, docName := filepath.Join(dir, "launch", esc, layer, "sbom."+ext), id+":"+layer
 			if layer == "launch" {
-				dst = filepath.Join(dir, "launch", esc, "sbom."+ext)
+				dst, docName = filepath.Join(dir, "launch", esc, "sbom."+ext), id
 			} else if !isLaunchLayer(bp.Layers, layer) {
 				continue
+			}
+			if ext == "cdx.json" {
+				cdxFiles[dst] = docName
 			}
 			b, err := os.ReadFile(f)
 			if err != nil {
@@ -320,31 +324,25 @@ func (e *exporter) collectSBOM(res *BuildResult) (string, bool, error) {
 			found = true
 		}
 	}
-	if found {
-		if err := addSPDX(dir); err != nil {
-			return "", false, err
-		}
+	if err := addSPDX(cdxFiles); err != nil {
+		return "", false, err
 	}
 	return dir, found, nil
 }
 
-// addSPDX writes sbom.spdx.json (SPDX 2.3) beside every sbom.cdx.json under
-// dir that a buildpack did not give an SPDX form, named <bp>:<layer>.
-func addSPDX(dir string) error {
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() != "sbom.cdx.json" {
-			return err
-		}
-		spdxFile := filepath.Join(filepath.Dir(p), "sbom.spdx.json")
+// addSPDX writes sbom.spdx.json (SPDX 2.3) beside each CycloneDX SBOM of
+// cdxFiles that its buildpack did not give an SPDX form, named as cdxFiles says.
+func addSPDX(cdxFiles map[string]string) error {
+	for cdxFile, name := range cdxFiles {
+		spdxFile := filepath.Join(filepath.Dir(cdxFile), "sbom.spdx.json")
 		if _, err := os.Stat(spdxFile); err == nil {
-			return nil
+			continue
 		}
-		rel, err := filepath.Rel(filepath.Join(dir, "launch"), filepath.Dir(p))
-		if err != nil {
+		if err := sbom.CycloneDXToSPDX(cdxFile, spdxFile, name); err != nil {
 			return err
 		}
-		return sbom.CycloneDXToSPDX(p, spdxFile, strings.Replace(filepath.ToSlash(rel), "/", ":", 1))
-	})
+	}
+	return nil
 }
 
 func isLaunchLayer(layers []buildpack.Layer, name string) bool {

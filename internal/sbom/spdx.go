@@ -119,7 +119,7 @@ func WriteSPDX(file string, doc *spdx.Document) error {
 	if err != nil {
 		return fmt.Errorf("creating SPDX SBOM %s: %w", file, err)
 	}
-	if err := spdxjson.Write(doc, f, spdxjson.Indent("  ")); err != nil {
+	if err := spdxjson.Write(doc, f, spdxjson.Indent("  "), spdxjson.EscapeHTML(false)); err != nil {
 		f.Close()
 		return fmt.Errorf("writing SPDX SBOM %s: %w", file, err)
 	}
