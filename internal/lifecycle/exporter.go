@@ -86,13 +86,18 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("creating %s: %w", staging, err)
 	}
-	// The run image's layers ship in the output's compression too (their diff IDs, which the
-	// lifecycle metadata names, do not change).
-	run, err := image.Recompressed(run, e.compression, e.blobs)
+	// The metadata names the run image as published (its digest), as rebase
+	// compares it; its layers ship in the output's compression (their diff
+	// IDs, which the metadata names too, do not change).
+	published, err := run.Digest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading run image %s: %w", runRef, err)
+	}
+	run, err = image.Recompressed(run, e.compression, e.blobs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("recompressing run image %s: %w", runRef, err)
 	}
-	exported, md, err := e.runImage(run, runRef)
+	exported, md, err := e.runImage(run, runRef, published)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,13 +139,9 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 // runImage describes the run image's layers and starts the lifecycle
 // metadata with it. Their uncompressed sizes are measured once and kept in
 // the blob cache by diff ID.
-func (e *exporter) runImage(run v1.Image, runRef string) ([]ExportedLayer, lifecycleMetadata, error) {
+func (e *exporter) runImage(run v1.Image, runRef string, published v1.Hash) ([]ExportedLayer, lifecycleMetadata, error) {
 	var md lifecycleMetadata
 	layers, err := run.Layers()
-	if err != nil {
-		return nil, md, fmt.Errorf("reading run image %s: %w", runRef, err)
-	}
-	digest, err := run.Digest()
 	if err != nil {
 		return nil, md, fmt.Errorf("reading run image %s: %w", runRef, err)
 	}
@@ -153,7 +154,7 @@ func (e *exporter) runImage(run v1.Image, runRef string) ([]ExportedLayer, lifec
 		el.Reused = true
 		exported = append(exported, el)
 	}
-	md.RunImage = runImageMetadata{Reference: digest.String(), Image: runRef}
+	md.RunImage = runImageMetadata{Reference: published.String(), Image: runRef}
 	if n := len(exported); n > 0 {
 		md.RunImage.TopLayer = exported[n-1].DiffID.String()
 	}

@@ -3,6 +3,9 @@ package lifecycle
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -69,19 +72,27 @@ func (md *rebaseMetadata) runImageName() string {
 	return ""
 }
 
-// point makes the metadata name run: its top layer and digest; with Force,
-// its reference too (runImage.image, stack.runImage.image), mirrors dropped.
+// point makes the metadata name run: its top layer and digest (in the form
+// the metadata had: a bare digest as distill writes it, or <repository>@<digest>
+// as the lifecycle does); with Force, its reference too (runImage.image,
+// stack.runImage.image), mirrors dropped.
 func (md *rebaseMetadata) point(run v1.Image, runCf *v1.ConfigFile, o RebaseOptions) error {
 	ids := runCf.RootFS.DiffIDs
 	if len(ids) == 0 {
 		return fmt.Errorf("%w: run image %s has no layers", ErrIncompatibleRunImage, o.RunImageRef)
 	}
-	d, err := run.Digest()
+	d, err := o.runDigest(run)
 	if err != nil {
-		return fmt.Errorf("computing the digest of run image %s: %w", o.RunImageRef, err)
+		return err
 	}
+	old, _ := md.RunImage["reference"].(string)
 	md.RunImage["topLayer"] = ids[len(ids)-1].String()
 	md.RunImage["reference"] = d.String()
+	if strings.Contains(old, "@") {
+		if r, err := name.ParseReference(o.RunImageRef); err == nil {
+			md.RunImage["reference"] = r.Context().Digest(d.String()).String()
+		}
+	}
 	if !o.Force || sameImageName(md.runImageName(), o.RunImageRef) {
 		return nil
 	}
@@ -91,18 +102,33 @@ func (md *rebaseMetadata) point(run v1.Image, runCf *v1.ConfigFile, o RebaseOpti
 	return nil
 }
 
-// isOn reports whether the metadata already names run: same top layer,
-// same digest, same name.
-func (md *rebaseMetadata) isOn(run v1.Image, runCf *v1.ConfigFile, ref string) (bool, error) {
-	ids := runCf.RootFS.DiffIDs
-	if len(ids) == 0 || ids[len(ids)-1].String() != md.topLayer() || !sameImageName(md.runImageName(), ref) {
-		return false, nil
+// runDigest is RunImageDigest, else run's digest.
+func (o RebaseOptions) runDigest(run v1.Image) (v1.Hash, error) {
+	if o.RunImageDigest != (v1.Hash{}) {
+		return o.RunImageDigest, nil
 	}
 	d, err := run.Digest()
 	if err != nil {
-		return false, fmt.Errorf("computing the digest of run image %s: %w", ref, err)
+		return v1.Hash{}, fmt.Errorf("computing the digest of run image %s: %w", o.RunImageRef, err)
+	}
+	return d, nil
+}
+
+// isOn reports whether the metadata already names run: same top layer,
+// same digest, same name.
+func (md *rebaseMetadata) isOn(run v1.Image, runCf *v1.ConfigFile, o RebaseOptions) (bool, error) {
+	ids := runCf.RootFS.DiffIDs
+	if len(ids) == 0 || ids[len(ids)-1].String() != md.topLayer() || !sameImageName(md.runImageName(), o.RunImageRef) {
+		return false, nil
+	}
+	d, err := o.runDigest(run)
+	if err != nil {
+		return false, err
 	}
 	reference, _ := md.RunImage["reference"].(string)
+	if _, digest, ok := strings.Cut(reference, "@"); ok {
+		reference = digest
+	}
 	return reference == d.String(), nil
 }
 

@@ -35,6 +35,10 @@ var ErrIncompatibleRunImage = errors.New("incompatible run image")
 type RebaseOptions struct {
 	// RunImageRef names the new run image; it is recorded in the metadata.
 	RunImageRef string
+	// RunImageDigest is the new run image's digest as published, recorded as
+	// runImage.reference when the image passed to Rebase is a recompressed
+	// copy of it (same diff IDs); zero for the image's own digest.
+	RunImageDigest v1.Hash
 	// Force rebases onto a run image other than the one the app names (its
 	// metadata then names the new one), and an image marked
 	// io.buildpacks.rebasable=false, as pack rebase --force does.
@@ -83,7 +87,7 @@ func Rebase(app, run v1.Image, o RebaseOptions) (v1.Image, Rebased, error) {
 		return nil, res, fmt.Errorf("%w: the app was built on %s, not %s; pass --force to rebase onto it anyway (the image then names %s as its run image)",
 			ErrIncompatibleRunImage, res.OldRunImage, o.RunImageRef, o.RunImageRef)
 	}
-	if current, err := md.isOn(run, runCf, o.RunImageRef); err != nil || current {
+	if current, err := md.isOn(run, runCf, o); err != nil || current {
 		res.NewRunImage, res.NewTopLayer, res.Current = res.OldRunImage, res.OldTopLayer, current
 		return app, res, err
 	}

@@ -34,7 +34,7 @@ func fakeRun(t *testing.T, n int, arch string, labels map[string]string) v1.Imag
 
 // fakeApp is run plus two app layers, with the lifecycle metadata a build on
 // run (named runRef) writes and extra fields pack's lifecycle adds.
-func fakeApp(t *testing.T, run v1.Image, runRef string) v1.Image {
+func fakeApp(t *testing.T, run v1.Image, runRef string, lifecycleStyle bool) v1.Image {
 	t.Helper()
 	a, err := random.Layer(64, "application/vnd.oci.image.layer.v1.tar+gzip")
 	if err != nil {
@@ -56,10 +56,15 @@ func fakeApp(t *testing.T, run v1.Image, runRef string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reference := d.String()
+	if lifecycleStyle { // the lifecycle records <repository>@<digest>
+		repo, _, _ := strings.Cut(runRef, ":")
+		reference = repo + "@" + d.String()
+	}
 	md, _ := json.Marshal(map[string]any{
 		"app":      []map[string]string{{"sha": "sha256:app"}},
 		"launcher": map[string]string{"sha": "sha256:launcher"},
-		"runImage": map[string]any{"topLayer": runCf.RootFS.DiffIDs[len(runCf.RootFS.DiffIDs)-1].String(), "reference": d.String(), "image": runRef},
+		"runImage": map[string]any{"topLayer": runCf.RootFS.DiffIDs[len(runCf.RootFS.DiffIDs)-1].String(), "reference": reference, "image": runRef},
 		"stack":    map[string]any{"runImage": map[string]any{"image": runRef}},
 	})
 	cf, err := img.ConfigFile()
@@ -83,7 +88,8 @@ func TestRebase(t *testing.T) {
 		return map[string]string{LabelStackID: id, "io.distill.stack.packages": pkgs}
 	}
 	oldRun := fakeRun(t, 1, "amd64", stackLabels("io.distill.stacks.trixie", `[{"name":"libc6","version":"1"}]`))
-	app := fakeApp(t, oldRun, "distill/run:base")
+	app := fakeApp(t, oldRun, "distill/run:base", false)
+	packApp := fakeApp(t, oldRun, "example.com/run:base", true)
 	noMetadata, err := mutate.AppendLayers(oldRun)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +106,8 @@ func TestRebase(t *testing.T) {
 		{name: "newer run image", app: app, run: fakeRun(t, 2, "amd64", stackLabels("io.distill.stacks.trixie", `[{"name":"libc6","version":"2"}]`)), ref: "distill/run:base"},
 		{name: "fully qualified name", app: app, run: fakeRun(t, 2, "amd64", stackLabels("io.distill.stacks.trixie", "[]")), ref: "index.docker.io/distill/run:base"},
 		{name: "already current", app: app, run: oldRun, ref: "distill/run:base", current: true},
+		{name: "pack-built, already current", app: packApp, run: oldRun, ref: "example.com/run:base", current: true},
+		{name: "pack-built, newer run image", app: packApp, run: fakeRun(t, 2, "amd64", stackLabels("io.distill.stacks.trixie", "[]")), ref: "example.com/run:base"},
 		{name: "other stack", app: app, run: fakeRun(t, 1, "amd64", stackLabels("io.other", "[]")), ref: "distill/run:base", wantErr: `of stack "io.other"`},
 		{name: "run image without stack label", app: app, run: fakeRun(t, 1, "amd64", nil), ref: "distill/run:base", wantErr: "has no io.buildpacks.stack.id label"},
 		{name: "other architecture", app: app, run: fakeRun(t, 1, "arm64", stackLabels("io.distill.stacks.trixie", "[]")), ref: "distill/run:base", wantErr: "is for linux/arm64, the app for linux/amd64"},
@@ -165,6 +173,12 @@ func checkRebased(t *testing.T, app, run, got v1.Image, ref string, force bool) 
 	}
 	if want := runCf.RootFS.DiffIDs[len(runCf.RootFS.DiffIDs)-1].String(); md.RunImage.TopLayer != want {
 		t.Errorf("runImage.topLayer = %s, want %s", md.RunImage.TopLayer, want)
+	}
+	if _, digest, ok := strings.Cut(md.RunImage.Reference, "@"); ok {
+		if repo, _, _ := strings.Cut(ref, ":"); !strings.HasPrefix(md.RunImage.Reference, repo+"@") {
+			t.Errorf("runImage.reference = %s, want %s@<digest>, as the lifecycle records it", md.RunImage.Reference, repo)
+		}
+		md.RunImage.Reference = digest
 	}
 	if md.RunImage.Reference != runDigest.String() {
 		t.Errorf("runImage.reference = %s, want %s", md.RunImage.Reference, runDigest)

@@ -74,10 +74,14 @@ func Rebase(ctx context.Context, o RebaseOptions) (*RebaseReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	published, err := run.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("run image %s: %w", runRef, err)
+	}
 	if run, err = image.Recompressed(run, compressionOf(app), filepath.Join(CacheRoot(), "blobs")); err != nil {
 		return nil, fmt.Errorf("recompressing run image %s: %w", runRef, err)
 	}
-	img, rebased, err := lifecycle.Rebase(app, run, lifecycle.RebaseOptions{RunImageRef: runRef, Force: o.Force})
+	img, rebased, err := lifecycle.Rebase(app, run, lifecycle.RebaseOptions{RunImageRef: runRef, RunImageDigest: published, Force: o.Force})
 	if err != nil {
 		return nil, fmt.Errorf("rebasing %s onto %s: %w", o.Image, runRef, err)
 	}
