@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // TestBudget: distill build with a size budget the Go sample exceeds (from
@@ -13,6 +15,7 @@ import (
 // overshoot, the table and the largest file, and writes no image; a flag
 // over the image's size lets the build through.
 func TestBudget(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	g := sharedGoImage(t)
 	app := filepath.Join(t.TempDir(), "go-mux")
 	if out, err := exec.Command("cp", "-r", g.app, app).CombinedOutput(); err != nil {

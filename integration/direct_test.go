@@ -14,6 +14,7 @@ import (
 
 	"github.com/distill-build/distill/integration/harness"
 	"github.com/distill-build/distill/internal/image"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // cnbUser is the CNB user of distill/build (stacks/build.toml).
@@ -25,6 +26,7 @@ const cnbUser = "1000:1000"
 // distill cannot start containers and runs the buildpacks directly. Both
 // images have the same digest, and the one built in the container serves.
 func TestDirectInBuildImage(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	app := copyApp(t, "samples/go-mux")
 	hostOut := filepath.Join(t.TempDir(), "host")

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/distill-build/distill/integration/harness"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // goShapes builds Go fixtures into OCI layouts with one shared cache.
@@ -47,6 +48,7 @@ func small(t *testing.T, b build) {
 // minimum, and an app that reads templates, static files and data at run time. The builds share
 // one cache, as a CI cache would, so the Go toolchain is downloaded once.
 func TestGoShapes(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	g := goShapes{cache: filepath.Join(t.TempDir(), "cache")}
 	buildFixture := g.build

@@ -10,12 +10,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/distill-build/distill/integration/harness"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // sizeTarget is the size target for a small gorilla/mux app.
 const sizeTarget = 3_000_000
 
 func TestGoApp(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	app := copyApp(t, "samples/go-mux")
 	cache := filepath.Join(t.TempDir(), "cache")
@@ -119,6 +121,7 @@ func TestGoApp(t *testing.T) {
 }
 
 func TestGoAppToDaemon(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	tag := "localhost/distill-it/go-mux:daemon"
 	distill(t, copyApp(t, "samples/go-mux"), "--daemon", tag).must(t)
@@ -129,6 +132,7 @@ func TestGoAppToDaemon(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 
 	t.Run("nothing detects", func(t *testing.T) {
@@ -178,6 +182,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestGoAppToRegistry(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	ref := harness.Registry(t) + "/distill-it/go-mux:publish"
 	b := distill(t, copyApp(t, "samples/go-mux"), "--publish", ref).must(t)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/distill-build/distill/integration/harness"
 	"github.com/distill-build/distill/internal/inspect"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // goImage is the Go sample built once per test binary by distill into an
@@ -117,6 +118,7 @@ func hasPackage(pkgs []inspect.Package, name string) bool {
 // default process, each layer's owner and sizes (equal to the build's
 // report), the packages of the Go layer and of the run image.
 func TestInspect(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	g := sharedGoImage(t)
 	reg := harness.Registry(t)
 	published := reg + "/distill-it/inspect:go"

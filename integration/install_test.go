@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/distill-build/distill/integration/harness"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // TestInstalledBinary is what a new user does: the distill binary copied
@@ -20,6 +21,7 @@ import (
 // the local podman, runs, can be saved back out of podman, the app directory
 // is left as it was, and a second build gives the same image.
 func TestInstalledBinary(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	home := t.TempDir()
 	bin := filepath.Join(home, "bin", "distill")

@@ -56,6 +56,7 @@ var nodeShapes = []nodeShape{
 // TestNodeShapes builds each app shape with one shared cache, runs it in podman and checks its
 // answer, its files and what the build said. DISTILL_NODE_SHAPES=name,name runs some.
 func TestNodeShapes(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	cache := filepath.Join(t.TempDir(), "cache")
 	only := os.Getenv("DISTILL_NODE_SHAPES")

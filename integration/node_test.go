@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/distill-build/distill/integration/harness"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // nodeSizeLimit bounds the Express image's compressed size. The target is 45 MB; with gzip
@@ -43,6 +44,7 @@ var nodeFixtures = []nodeFixture{
 // TestNodeApps builds every Node.js sample with one shared build cache (so Node.js is downloaded
 // once), runs each image and checks what it holds, then checks that broken apps fail cleanly.
 func TestNodeApps(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	cache := filepath.Join(t.TempDir(), "cache")
 	for _, fx := range nodeFixtures {

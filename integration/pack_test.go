@@ -194,6 +194,7 @@ func imageSize(t *testing.T, ref string) string {
 // TestPackBuilderCreate: pack builder create takes builder.toml unchanged
 // (its images in podman, the lifecycle from scripts/tools).
 func TestPackBuilderCreate(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	e := packFixture(t)
 	if _, err := os.Stat(filepath.Join(repoRoot, ".cache", "tools", "lifecycle.tgz")); err != nil {
 		testenv.Unavailable(t, "builder.toml's [lifecycle] uri (.cache/tools/lifecycle.tgz) is not there; DISTILL_TOOLS points elsewhere")
@@ -232,6 +233,7 @@ func TestPackBuilderCreate(t *testing.T) {
 // TestPackBuildGo: pack build of the Go sample, with the builder pack made
 // and with the one distill made; the app serves from run:static.
 func TestPackBuildGo(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	e := packFixture(t)
 	for _, b := range []struct{ name, ref string }{{"pack builder", e.packBuilder}, {"distill builder", e.distillBuilder}} {
 		t.Run(b.name, func(t *testing.T) {
@@ -262,6 +264,7 @@ func TestPackBuildGo(t *testing.T) {
 // the builder distill created (buildpacks from its layers, order and run
 // images from its labels).
 func TestDistillBuildFromBuilderImage(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	e := packFixture(t)
 	out := filepath.Join(t.TempDir(), "img")
 	cmd := exec.Command(distillBin, "build", copyApp(t, "samples/go-mux"), "--builder", e.distillBuilder, "-o", "oci:"+out)
@@ -284,6 +287,7 @@ func TestDistillBuildFromBuilderImage(t *testing.T) {
 // layer media types, which podman then refuses to pull, whoever built the
 // image on an OCI run image.)
 func TestPackRebase(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	e := packFixture(t)
 	ref := "localhost/distill-it/rebase:go"
 	layout := filepath.Join(t.TempDir(), "app")
@@ -343,6 +347,7 @@ func TestPackRebase(t *testing.T) {
 // against the registry at Platform API 0.9 (kpack, Tekton `buildpacks`) and
 // 0.13, builds the Go sample; the image serves.
 func TestLifecycleCreator(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	e := packFixture(t)
 	harness.Podman(t, "pull", "--quiet", e.distillBuilder)
 	for _, api := range []string{"0.9", "0.13"} {
@@ -438,6 +443,7 @@ func sameLaunchLayers(t *testing.T, ref string) {
 // TestPackBuildNodePython: pack build with the distill builder builds the
 // Node and Python fixtures too (on run:base), and they answer on $PORT.
 func TestPackBuildNodePython(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	e := packFixture(t)
 	idx := pythonIndex(t)
 	for _, app := range []struct {

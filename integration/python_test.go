@@ -14,6 +14,7 @@ import (
 
 	"github.com/distill-build/distill/integration/harness"
 	"github.com/distill-build/distill/integration/pyindex"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // pythonSizeTarget is the target for the Flask + gunicorn image (compressed).
@@ -56,6 +57,7 @@ func pyBuild(t *testing.T, idx *pyindex.Server, app, out, cache string, args ...
 // and checks its answer. The builds share one cache directory, so the CPython layer is prepared
 // once.
 func TestPythonApps(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	idx := pythonIndex(t)
 	cache := filepath.Join(t.TempDir(), "cache")
@@ -106,6 +108,7 @@ func TestPythonApps(t *testing.T) {
 // TestPythonFlaskImage checks the Flask + gunicorn image closely: contents, user, size, SBOM,
 // and that a code-only rebuild reuses the CPython and dependency layers.
 func TestPythonFlaskImage(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	idx := pythonIndex(t)
 	app := copyApp(t, "integration/testdata/python/flask-procfile")
@@ -209,6 +212,7 @@ func TestPythonFlaskImage(t *testing.T) {
 
 // TestPythonBadInput: wrong input fails the build with a message that says what is wrong.
 func TestPythonBadInput(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	idx := pythonIndex(t)
 	cases := []struct {
@@ -293,6 +297,7 @@ const pythonFlaskBudget = 20_000_000
 // to this index's wheels); each runs in podman and answers over HTTP. A lock whose hashes the
 // index does not serve fails, naming the lock file and the fix.
 func TestPythonShapes(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	idx := pythonIndex(t)
 	cache := filepath.Join(t.TempDir(), "cache")

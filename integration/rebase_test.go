@@ -16,6 +16,7 @@ import (
 	"github.com/distill-build/distill/integration/harness"
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/inspect"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // rebuiltRunImage is distill/run:static as a platform team's rebuild would
@@ -95,6 +96,7 @@ func checkRebasedGo(t *testing.T, before, after inspect.Image, run v1.Image) {
 // image serves; an incompatible run image is refused and nothing written;
 // one rebase is timed next to a rebuild.
 func TestRebase(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	g := sharedGoImage(t)
 	newRun := rebuiltRunImage(t, func(l map[string]string) { l["org.opencontainers.image.revision"] = "rebuilt" })
 	newRunDir := writeLayout(t, newRun)
@@ -155,6 +157,7 @@ func TestRebase(t *testing.T) {
 // rebuilt run image pushed there; the result is pushed back under the same
 // tag, pulled by podman, and serves.
 func TestRebaseRegistry(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	g := sharedGoImage(t)
 	reg := harness.Registry(t)
 	appRef := reg + "/distill-it/rebase:go"
@@ -203,6 +206,7 @@ func readFile(t *testing.T, p string) string {
 // distill rebase finds it current on its run image, then puts it on a
 // rebuilt one in the registry; podman pulls it and it serves.
 func TestRebasePackBuild(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	e := packFixture(t)
 	appRef := e.prefix + "/pack-rebase:go"
 	e.build(t, copyApp(t, "samples/go-mux"), e.distillBuilder, appRef, "--publish")

@@ -11,6 +11,7 @@ import (
 	spdx "github.com/spdx/tools-golang/spdx/v2/v2_3"
 
 	"github.com/distill-build/distill/integration/harness"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // readSPDXFile reads an SPDX 2.3 JSON file with the official library.
@@ -47,6 +48,7 @@ func purlsOf(doc *spdx.Document) []string {
 // (layers/sbom/launch/<buildpack>/<layer>/, as pack sbom download writes
 // them), and the whole image's, Debian packages of the run image included.
 func TestSBOMOutput(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	g := sharedGoImage(t)
 	dir := filepath.Join(t.TempDir(), "sbom")
 	out := filepath.Join(t.TempDir(), "image")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/distill-build/distill/integration/harness"
 	"github.com/distill-build/distill/integration/pyindex"
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // secretApp is one app TestSecrets builds with a canary in every channel.
@@ -33,6 +34,7 @@ type secretApp struct {
 // layer decompressed, entry by entry) and of the build cache, and fails
 // naming the blob and entry where any canary appears.
 func TestSecrets(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	apps := []secretApp{
 		{name: "go", sample: "samples/go-mux", control: "hello from distill"},

@@ -96,6 +96,7 @@ func requireGo(t *testing.T) {
 // TestBuildFixture runs the buildpack's real build entry point (libpak/libcnb main, as the
 // lifecycle would run bin/build) on testdata/hello with the go on PATH as the bootstrap go.
 func TestBuildFixture(t *testing.T) {
+	testenv.Slow(t, "compiles the fixture with the Go toolchain (tens of seconds)")
 	requireGo(t)
 	bpDir, err := filepath.Abs(".")
 	if err != nil {
@@ -235,6 +236,7 @@ func TestBuildFixture(t *testing.T) {
 }
 
 func TestBuildCompileError(t *testing.T) {
+	testenv.Slow(t, "compiles with the Go toolchain")
 	requireGo(t)
 	root := t.TempDir()
 	app, layers := filepath.Join(root, "app"), filepath.Join(root, "layers")

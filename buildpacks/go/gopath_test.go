@@ -11,6 +11,8 @@ import (
 
 	"github.com/buildpacks/libcnb/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func TestNonStdImports(t *testing.T) {
@@ -51,6 +53,7 @@ func TestNonStdImports(t *testing.T) {
 // TestBuildShapes builds a main package without go.mod and a go.work without a root go.mod with
 // the go on PATH, and runs the binaries.
 func TestBuildShapes(t *testing.T) {
+	testenv.Slow(t, "compiles every shape with the Go toolchain")
 	requireGo(t)
 	main := func(msg, imp, call string) string {
 		return "package main\n\nimport (\n\t\"fmt\"\n" + imp + ")\n\nfunc main() { fmt.Println(" + call + "\"" + msg + "\") }\n"

@@ -74,13 +74,20 @@ func readProject(appDir string) (project, error) {
 	return project{}, fmt.Errorf("no Go project in %s: add a go.mod (go mod init), a go.work, or a main package at the root", appDir)
 }
 
-// readWorkspace parses appDir/go.work: its go and toolchain lines and the modules it uses.
+// readWorkspace reads appDir/go.work (see parseWorkspace).
 func readWorkspace(appDir string) (project, error) {
 	path := filepath.Join(appDir, "go.work")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return project{}, fmt.Errorf("unable to read %s: %w", path, err)
 	}
+	return parseWorkspace(path, data)
+}
+
+// parseWorkspace parses the go.work at path: its go and toolchain lines and the modules it uses,
+// each "." or "./dir" inside the directory of path. Errors name path: a syntax error, a use
+// outside the directory, no use at all.
+func parseWorkspace(path string, data []byte) (project, error) {
 	f, err := modfile.ParseWork(path, data, nil)
 	if err != nil {
 		return project{}, fmt.Errorf("unable to parse %s: %w", path, err)

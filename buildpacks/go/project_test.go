@@ -136,3 +136,33 @@ func TestSumKey(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseWorkspace: parseWorkspace never panics; an error names go.work;
+// an accepted workspace uses at least one module, each "." or "./dir"
+// inside the app, and its go and toolchain lines choose a version or fail
+// naming go.work. Seeds: testdata/fuzz/FuzzParseWorkspace.
+func FuzzParseWorkspace(f *testing.F) {
+	for _, s := range []string{"go 1.24\n\nuse (\n\t./api\n\tshared\n)\n", "go 1.22\ntoolchain go1.25.4\nuse ./a\n", "use ../x\n", "use /abs\n",
+		"go 1.22\nuse ./a/../..\n", "use \"./with space\"\ngodebug default=go1.21\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		const path = "/app/go.work"
+		p, err := parseWorkspace(path, []byte(data))
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q does not name %s", err, path)
+			}
+			return
+		}
+		if len(p.Uses) == 0 {
+			t.Fatalf("accepted a workspace that uses nothing: %+v", p)
+		}
+		for _, u := range p.Uses {
+			if rel := filepath.Join("/app", u); u != "." && (!strings.HasPrefix(u, "./") || !strings.HasPrefix(rel, "/app/")) {
+				t.Fatalf("use %q is not a directory inside the app", u)
+			}
+		}
+		checkVersionChoice(t, path, p.Mod)
+	})
+}

@@ -21,23 +21,33 @@ type goVersion struct {
 
 var goVersionRE = regexp.MustCompile(`^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?((?:rc|beta)\d+)?$`)
 
+// parseGoVersion reads a Go version as the go command writes it: 1.25.4, go1.26rc1, 1.25 (a
+// release line). Numbers with a leading zero or too large for an int are refused.
 func parseGoVersion(s string) (goVersion, bool) {
 	m := goVersionRE.FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return goVersion{}, false
 	}
 	var v goVersion
-	v.Major, _ = strconv.Atoi(m[1])
-	v.Minor, _ = strconv.Atoi(m[2])
+	var ok1, ok2, ok3 bool
+	v.Major, ok1 = versionNumber(m[1])
+	v.Minor, ok2 = versionNumber(m[2])
+	ok3 = true
 	if m[3] != "" {
 		if m[4] != "" { // 1.2.3rc1 is not a Go version
 			return goVersion{}, false
 		}
-		v.Patch, _ = strconv.Atoi(m[3])
+		v.Patch, ok3 = versionNumber(m[3])
 		v.HasPatch = true
 	}
 	v.Pre = m[4]
-	return v, true
+	return v, ok1 && ok2 && ok3
+}
+
+// versionNumber reads one number of a version: digits, no leading zero, within an int.
+func versionNumber(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && (s == "0" || s[0] != '0')
 }
 
 // String renders the version the way the go command names it (without "go").

@@ -22,6 +22,9 @@ func TestParseGoVersion(t *testing.T) {
 		{"1.x", "", false, false},
 		{"1.2.3rc1", "", false, false},
 		{"v1.25.4", "", false, false},
+		{"1.025.0", "", false, false},
+		{"1.99999999999999999999", "", false, false},
+		{"1.0.0", "1.0.0", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -162,4 +165,67 @@ func TestPickToolchain(t *testing.T) {
 			t.Errorf("pick(%s, %d) = %q, want %q", tt.v, tt.kind, gs, tt.want)
 		}
 	}
+}
+
+// FuzzParseGoMod: parseGoMod never panics; an error names go.mod; from an
+// accepted go.mod, the Go version is chosen or refused naming go.mod.
+// Seeds: testdata/fuzz/FuzzParseGoMod.
+func FuzzParseGoMod(f *testing.F) {
+	for _, s := range []string{"module example.com/app\n\ngo 1.22\n\ntoolchain go1.25.4\n\nrequire golang.org/x/mod v0.20.0\n",
+		"module m\ngo 1.26rc1\n", "module m\ntoolchain default\n", "module m\ngo 1.21.0\ntoolchain go1.21\n", "go 1\n", "module m\nreplace a => ../a\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		const path = "/app/go.mod"
+		mod, err := parseGoMod(path, []byte(data))
+		if err != nil {
+			if !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q does not name %s", err, path)
+			}
+			return
+		}
+		checkVersionChoice(t, path, mod)
+	})
+}
+
+// checkVersionChoice: the go and toolchain lines of a parsed go.mod or
+// go.work give a request or an error naming the file; a request is
+// satisfied by its own minimum when it is not exact.
+func checkVersionChoice(t *testing.T, path string, mod goModInfo) {
+	t.Helper()
+	req, err := selectVersion(path, mod, versionEnv{})
+	if err != nil {
+		if !strings.Contains(err.Error(), path) {
+			t.Fatalf("version error %q does not name %s", err, path)
+		}
+		return
+	}
+	if req.Kind == matchAtLeast && !req.satisfiedBy(req.minimum()) {
+		t.Fatalf("%+v is not satisfied by its own minimum %s", req, req.minimum())
+	}
+	if req.Kind == matchExact && !req.satisfiedBy(req.Version) {
+		t.Fatalf("%+v is not satisfied by its own version", req)
+	}
+}
+
+// FuzzParseGoVersion: a version that parses renders back to what was
+// written (less "go" and spaces) and parses to the same value. Seeds:
+// testdata/fuzz/FuzzParseGoVersion.
+func FuzzParseGoVersion(f *testing.F) {
+	for _, s := range []string{"1.25.4", "go1.26rc1", "1.22", " 1.21.0 ", "1.2.3rc1", "1.99999999999999999999.0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := parseGoVersion(s)
+		if !ok {
+			return
+		}
+		if written := strings.TrimPrefix(strings.TrimSpace(s), "go"); v.String() != written {
+			t.Fatalf("%q renders as %q", s, v.String())
+		}
+		again, ok := parseGoVersion(v.String())
+		if !ok || again != v {
+			t.Fatalf("%q → %+v → %q → %+v (%v)", s, v, v.String(), again, ok)
+		}
+	})
 }

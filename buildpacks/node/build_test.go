@@ -19,6 +19,8 @@ import (
 	"github.com/buildpacks/libcnb/v2"
 	"github.com/paketo-buildpacks/libpak/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // The test binary doubles as a fake npm client (DISTILL_FAKE_NPM=<registry dir>): `view` and `pack`
@@ -238,6 +240,7 @@ func sortStrings(s []string) []string {
 // TestBuildNoDependencies builds an app without dependencies whose start script needs the launcher,
 // then rebuilds it: Node.js and the launch layer are reused.
 func TestBuildNoDependencies(t *testing.T) {
+	testenv.Slow(t, "runs the buildpack's build twice, starting node")
 	registry := t.TempDir()
 	fakeNode(t, registry, "22.11.0")
 	fakeNode(t, registry, "24.21.0")

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // TestLauncherSyntaxNode12 keeps launch.js to what Node.js 12 (the oldest line an app may pin)
@@ -37,6 +39,7 @@ func TestLauncherSyntaxNode12(t *testing.T) {
 // TestLauncherSteps runs launch.js --run as the default process of an app with npm start hooks:
 // each step in the app directory with npm_lifecycle_event set, stopping at the first failure.
 func TestLauncherSteps(t *testing.T) {
+	testenv.Slow(t, "runs the launcher under node once per step list")
 	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, LauncherFile)

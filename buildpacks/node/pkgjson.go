@@ -141,11 +141,14 @@ func compactJSON(v json.RawMessage) string {
 	return b.String()
 }
 
+// hexDigestSize is the digest size in bytes of each algorithm a packageManager hash may name.
+var hexDigestSize = map[string]int{"sha512": 64, "sha384": 48, "sha256": 32, "sha224": 28, "sha1": 20}
+
 // packageManagerField is package.json's "packageManager": name@version[+hash].
 type packageManagerField struct {
 	Name, Version string
-	HashAlgo      string // sha512, sha256, sha1, sha224; empty if none
-	Hash          string // hex
+	HashAlgo      string // a key of hexDigestSize; empty if none
+	Hash          string // lower-case hex of the digest's size
 }
 
 func parsePackageManager(s string) (packageManagerField, error) {
@@ -165,6 +168,9 @@ func parsePackageManager(s string) (packageManagerField, error) {
 			return packageManagerField{}, fmt.Errorf("packageManager %q: hash %q is not <algorithm>.<hex>", s, h)
 		}
 		f.HashAlgo, f.Hash = algo, strings.ToLower(hex)
+		if size, ok := hexDigestSize[algo]; !ok || len(f.Hash) != 2*size || strings.Trim(f.Hash, "0123456789abcdef") != "" {
+			return packageManagerField{}, fmt.Errorf("packageManager %q: hash %q is not a sha512, sha384, sha256, sha224 or sha1 digest in hex (corepack use writes it)", s, h)
+		}
 	}
 	switch f.Name {
 	case "npm", "pnpm", "yarn":

@@ -135,8 +135,14 @@ func detectPackageManager(appDir string, pkg packageJSON) (packageManager, error
 	if pm.Kind == PMBerry {
 		rc := readYarnrc(filepath.Join(appDir, ".yarnrc.yml"))
 		pm.NodeLinker = rc["nodeLinker"]
-		if p := rc["yarnPath"]; p != "" && fileExists(filepath.Join(appDir, p)) {
-			pm.YarnPath = filepath.Join(appDir, p)
+		if p := rc["yarnPath"]; p != "" {
+			rel := filepath.Clean(p)
+			if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+				return packageManager{}, fmt.Errorf("%s: yarnPath %q lies outside the app directory, so it is not in the build: commit the release under .yarn/releases and point yarnPath there", filepath.Join(appDir, ".yarnrc.yml"), p)
+			}
+			if fileExists(filepath.Join(appDir, rel)) {
+				pm.YarnPath = filepath.Join(appDir, rel)
+			}
 		}
 	}
 
@@ -231,6 +237,9 @@ func readYarnrc(path string) map[string]string {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
+		}
+		if i := strings.Index(v, " #"); i >= 0 && !strings.ContainsAny(v[:i], `"'`) {
+			v = v[:i] // a comment after an unquoted value
 		}
 		v = strings.Trim(strings.TrimSpace(v), `"'`)
 		out[strings.TrimSpace(k)] = v

@@ -1,11 +1,12 @@
 package node
 
 import (
-	"github.com/Masterminds/semver/v3"
-
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 func TestParsePackageManager(t *testing.T) {
@@ -16,8 +17,11 @@ func TestParsePackageManager(t *testing.T) {
 	}{
 		{in: "", want: packageManagerField{}},
 		{in: "pnpm@9.12.0", want: packageManagerField{Name: "pnpm", Version: "9.12.0"}},
-		{in: "yarn@4.5.1+sha512.ABCdef", want: packageManagerField{Name: "yarn", Version: "4.5.1", HashAlgo: "sha512", Hash: "abcdef"}},
-		{in: "npm@10.9.0+sha256.00ff", want: packageManagerField{Name: "npm", Version: "10.9.0", HashAlgo: "sha256", Hash: "00ff"}},
+		{in: "yarn@4.5.1+sha512." + strings.Repeat("ABcd", 32), want: packageManagerField{Name: "yarn", Version: "4.5.1", HashAlgo: "sha512", Hash: strings.Repeat("abcd", 32)}},
+		{in: "npm@10.9.0+sha256." + strings.Repeat("00ff", 16), want: packageManagerField{Name: "npm", Version: "10.9.0", HashAlgo: "sha256", Hash: strings.Repeat("00ff", 16)}},
+		{in: "pnpm@9+sha256.00ff", wantErr: "is not a sha512, sha384, sha256, sha224 or sha1 digest in hex"},
+		{in: "pnpm@9+md5." + strings.Repeat("00", 16), wantErr: "is not a sha512"},
+		{in: "pnpm@9+sha1." + strings.Repeat("zz", 20), wantErr: "is not a sha512"},
 		{in: "bun@1.1.0", wantErr: "is not npm, pnpm or yarn"},
 		{in: "pnpm", wantErr: "want <name>@<version>"},
 		{in: "pnpm@", wantErr: "names no version"},
@@ -62,9 +66,13 @@ func TestDetectPackageManager(t *testing.T) {
 		{name: "berry packageManager", files: map[string]string{"yarn.lock": berryLock}, pkg: `{"packageManager":"yarn@4.5.1"}`, kind: PMBerry, spec: "4.5.1"},
 		{name: "yarn 1 packageManager", files: map[string]string{"yarn.lock": "# yarn lockfile v1\n"}, pkg: `{"packageManager":"yarn@1.22.22"}`, kind: PMYarn, spec: "1.22.22"},
 		{name: "berry yarnPath", files: map[string]string{"yarn.lock": berryLock, ".yarnrc.yml": "yarnPath: .yarn/releases/yarn-4.5.1.cjs\n", ".yarn/releases/yarn-4.5.1.cjs": "//"}, pkg: `{}`, kind: PMBerry, yarnPath: true},
+		{name: "berry yarnPath with a comment", files: map[string]string{"yarn.lock": berryLock, ".yarnrc.yml": "yarnPath: .yarn/releases/y.cjs # pinned\n", ".yarn/releases/y.cjs": "//"}, pkg: `{}`, kind: PMBerry, yarnPath: true},
+		{name: "yarnPath outside the app", files: map[string]string{"yarn.lock": berryLock, ".yarnrc.yml": "yarnPath: ../../usr/lib/yarn.cjs\n"}, pkg: `{}`,
+			wantErr: ".yarnrc.yml: yarnPath \"../../usr/lib/yarn.cjs\" lies outside the app directory"},
+		{name: "absolute yarnPath", files: map[string]string{".yarnrc.yml": "yarnPath: /opt/yarn.cjs\n"}, pkg: `{}`, wantErr: "lies outside the app directory"},
 		{name: "pnpm lock 9", files: map[string]string{"pnpm-lock.yaml": "lockfileVersion: '9.0'\n"}, pkg: `{}`, kind: PMPnpm, spec: "10.x || 9.x", pkgName: "pnpm"},
 		{name: "pnpm lock 6", files: map[string]string{"pnpm-lock.yaml": "lockfileVersion: '6.0'\n"}, pkg: `{}`, kind: PMPnpm, spec: "8.x"},
-		{name: "pnpm packageManager", files: map[string]string{"pnpm-lock.yaml": "lockfileVersion: '9.0'\n"}, pkg: `{"packageManager":"pnpm@9.12.0+sha512.ab"}`, kind: PMPnpm, spec: "9.12.0"},
+		{name: "pnpm packageManager", files: map[string]string{"pnpm-lock.yaml": "lockfileVersion: '9.0'\n"}, pkg: `{"packageManager":"pnpm@9.12.0+sha512.` + strings.Repeat("ab", 64) + `"}`, kind: PMPnpm, spec: "9.12.0"},
 		{name: "pnpm lock wins over package-lock", files: map[string]string{"pnpm-lock.yaml": "lockfileVersion: '9.0'\n", "package-lock.json": "{}"}, pkg: `{}`, kind: PMPnpm},
 		{name: "packageManager without lock", pkg: `{"packageManager":"pnpm@9.12.0"}`, kind: PMPnpm, spec: "9.12.0"},
 		{name: "packageManager contradicts lock", files: map[string]string{"package-lock.json": "{}"}, pkg: `{"packageManager":"pnpm@9.12.0"}`, wantErr: "does not match the lock file package-lock.json"},
@@ -266,5 +274,78 @@ func TestPickToolVersion(t *testing.T) {
 	}
 	if _, _, err := pickToolVersion(map[string]string{"10.9.2": ">=18"}, semver.MustParse("16.0.0")); err == nil || !strings.Contains(err.Error(), `needs ">=18"`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// FuzzDetectPackageManager: the package manager decided from packageManager,
+// a lock file (any of lockFiles, with any content) and .yarnrc.yml never
+// panics; an error names a file of the app; a decision agrees with the lock
+// file it uses, installs the tool of its kind, finds a release range that
+// parses for a pnpm lock, and takes yarnPath only from inside the app.
+// Seeds: testdata/fuzz/FuzzDetectPackageManager.
+func FuzzDetectPackageManager(f *testing.F) {
+	berry := "__metadata:\n  version: 8\n"
+	for _, s := range []struct {
+		pm     string
+		lock   uint8
+		data   string
+		yarnrc string
+	}{
+		{"", 0, "lockfileVersion: '9.0'\n", ""}, {"", 0, "lockfileVersion: 5.4\n", ""}, {"", 1, "# yarn lockfile v1\n", ""},
+		{"yarn@4.5.1", 1, berry, "yarnPath: .yarn/releases/y.cjs\nnodeLinker: pnp\n"}, {"npm@10.9.0", 3, "{}", ""},
+		{"pnpm@9.12.0", 3, "{}", ""}, {"", 4, "", "yarnPath: ../x.cjs\n"},
+	} {
+		f.Add(s.pm, s.lock, s.data, s.yarnrc)
+	}
+	pkgs := map[string]string{PMNpm: "npm", PMYarn: "yarn", PMBerry: "@yarnpkg/cli-dist", PMPnpm: "pnpm"}
+	f.Fuzz(func(t *testing.T, pmField string, lock uint8, data, yarnrc string) {
+		dir := t.TempDir()
+		pj, err := json.Marshal(map[string]string{"packageManager": pmField})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "package.json"), string(pj))
+		lockName := ""
+		if int(lock) < len(lockFiles) {
+			lockName = lockFiles[lock].Name
+			writeFile(t, filepath.Join(dir, lockName), data)
+		}
+		if yarnrc != "" {
+			writeFile(t, filepath.Join(dir, ".yarnrc.yml"), yarnrc)
+		}
+		pkg, err := parsePackageJSON(filepath.Join(dir, "package.json"), pj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm, err := detectPackageManager(dir, pkg)
+		if err != nil {
+			if !strings.Contains(err.Error(), dir+"/") {
+				t.Fatalf("error %q names no file of the app", err)
+			}
+			return
+		}
+		checkDecision(t, dir, lockName, pm, pkgs)
+	})
+}
+
+// checkDecision fails t unless pm agrees with the lock file it was given.
+func checkDecision(t *testing.T, dir, lockName string, pm packageManager, pkgs map[string]string) {
+	t.Helper()
+	if pkgs[pm.Kind] == "" || pm.Pkg != pkgs[pm.Kind] || pm.Lock != lockName {
+		t.Fatalf("lock %q: decided %+v", lockName, pm)
+	}
+	family := map[string]string{PMNpm: PMNpm, PMYarn: PMYarn, PMBerry: PMYarn, PMPnpm: PMPnpm}
+	for _, lf := range lockFiles {
+		if lf.Name == lockName && family[pm.Kind] != lf.Kind {
+			t.Fatalf("lock %s (%s) installed with %s", lockName, lf.Kind, pm.Kind)
+		}
+	}
+	if pm.Kind == PMPnpm && pm.Hash.Name == "" {
+		if _, err := semver.NewConstraint(pm.Spec); err != nil {
+			t.Fatalf("pnpm range %q for the lock does not parse: %v", pm.Spec, err)
+		}
+	}
+	if pm.YarnPath != "" && !strings.HasPrefix(pm.YarnPath, dir+"/") {
+		t.Fatalf("yarnPath %s lies outside %s", pm.YarnPath, dir)
 	}
 }

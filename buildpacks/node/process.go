@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bufio"
 	"bytes"
 	_ "embed"
 	"encoding/json"
@@ -14,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
+
+	"github.com/distill-build/distill/internal/procfile"
 )
 
 //go:embed launcher/launch.js
@@ -66,33 +67,19 @@ func (sc startCommand) scripts() []string {
 	return out
 }
 
-var procfileLine = regexp.MustCompile(`^([A-Za-z0-9_-]+):\s*(.+)$`)
-
-// readProcfile reads <app>/Procfile (type: command lines); ok is false without one.
+// readProcfile reads <app>/Procfile (type: command lines); ok is false without one. A Procfile
+// without a process is an error: the image would have no command.
 func readProcfile(appDir string) ([]startCommand, bool, error) {
-	path := filepath.Join(appDir, "Procfile")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
+	entries, ok, err := procfile.Read(appDir)
+	if err != nil || !ok {
 		return nil, false, err
 	}
-	var out []startCommand
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		m := procfileLine.FindStringSubmatch(line)
-		if m == nil {
-			return nil, false, fmt.Errorf("%s:%d: want <type>: <command>, got %q", path, n, line)
-		}
-		out = append(out, startCommand{Type: m[1], Command: strings.TrimSpace(m[2]), Source: "Procfile"})
+	if len(entries) == 0 {
+		return nil, false, fmt.Errorf("%s holds no process: add a line such as `web: node server.js`, or delete it", filepath.Join(appDir, procfile.Name))
 	}
-	if len(out) == 0 {
-		return nil, false, fmt.Errorf("%s holds no process", path)
+	out := make([]startCommand, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, startCommand{Type: e.Type, Command: e.Command, Source: "Procfile"})
 	}
 	return out, true, nil
 }

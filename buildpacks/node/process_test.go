@@ -30,7 +30,9 @@ func TestStartCommands(t *testing.T) {
 		{name: "server.js before app.js", files: map[string]string{"app.js": "", "server.js": "", "index.js": ""}, want: "web||node server.js|server.js"},
 		{name: "index.js", files: map[string]string{"index.js": ""}, want: "web||node index.js|index.js"},
 		{name: "nothing", files: map[string]string{"package.json": `{}`}, want: ""},
-		{name: "bad Procfile", files: map[string]string{"Procfile": "just a line\n"}, wantErr: "Procfile:1: want <type>: <command>"},
+		{name: "bad Procfile", files: map[string]string{"Procfile": "just a line\n"}, wantErr: "Procfile:1: \"just a line\" is not a `<type>: <command>` line"},
+		{name: "a Procfile type twice", files: map[string]string{"Procfile": "web: node a.js\nweb: node b.js\n"}, wantErr: "Procfile:2: process type \"web\" is defined twice"},
+		{name: "an empty Procfile", files: map[string]string{"Procfile": "# later\n", "server.js": ""}, wantErr: "Procfile holds no process"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +66,7 @@ func TestStartCommands(t *testing.T) {
 }
 
 func TestProcessFor(t *testing.T) {
+	testenv.Slow(t, "runs each process under node")
 	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, "launcher", LauncherFile)
@@ -130,6 +133,7 @@ func TestProcessFor(t *testing.T) {
 
 // TestLauncherRuns runs launch.js -c with the host's node, as the image would.
 func TestLauncherRuns(t *testing.T) {
+	testenv.Slow(t, "runs each command line under node")
 	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, LauncherFile)
@@ -183,6 +187,7 @@ func TestLauncherRuns(t *testing.T) {
 // TestNpmStartHooks: the default process runs prestart, start and poststart as npm start does,
 // also around npm start's default node server.js; a Procfile has no hooks.
 func TestNpmStartHooks(t *testing.T) {
+	testenv.Slow(t, "runs npm start hooks under node")
 	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, LauncherFile)

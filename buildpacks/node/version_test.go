@@ -98,3 +98,37 @@ func TestLTSLines(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseVersionRequest: a Node.js version request (engines.node,
+// .nvmrc, .node-version, BP_NODE_VERSION) never panics; an error names its
+// source; an accepted request is exactly one of an LTS line, the newest
+// release or a range, and the version picked from the listed releases
+// satisfies the range. Seeds: testdata/fuzz/FuzzParseVersionRequest.
+func FuzzParseVersionRequest(f *testing.F) {
+	for _, s := range []string{">=18 <23", "v20.11.1", "lts/iron", "lts/*", "node", "^22 || ^24", "20.x", ">=v18", "lts/nope", "~> 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		const source = "/app/package.json engines.node"
+		req, err := parseVersionRequest(s, source)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), source+": ") {
+				t.Fatalf("error %q does not name %s", err, source)
+			}
+			return
+		}
+		kinds := 0
+		for _, is := range []bool{req.LTSOnly, req.Newest, req.Constraint != nil} {
+			if is {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			t.Fatalf("%q: %+v is not one kind of request", s, req)
+		}
+		v, err := pickNodeVersion(req, listed)
+		if err == nil && req.Constraint != nil && !req.Constraint.Check(v) {
+			t.Fatalf("%q: picked %s, which the range refuses", s, v)
+		}
+	})
+}

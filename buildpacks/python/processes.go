@@ -1,8 +1,6 @@
 package python
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/distill-build/distill/internal/command"
+	"github.com/distill-build/distill/internal/procfile"
 )
 
 // execScript is the process runner: the run image has no shell, so a command that needs more
@@ -162,44 +161,20 @@ if __name__ == "__main__":
     main()
 `
 
-// procfileEntry is one Procfile line.
-type procfileEntry struct {
-	Type, Command string
-}
-
-var procfileRE = regexp.MustCompile(`^([A-Za-z0-9_-]+):\s*(.+)$`)
-
-// readProcfile parses appDir/Procfile; nil when there is none.
-func readProcfile(appDir string) ([]procfileEntry, error) {
-	p := filepath.Join(appDir, "Procfile")
-	data, err := readOptional(p)
-	if err != nil || data == nil {
+// readProcfile parses appDir/Procfile (see internal/procfile); nil when there is none. Every
+// command must run without a shell (see internal/command): the run image has none.
+func readProcfile(appDir string) ([]procfile.Entry, error) {
+	entries, _, err := procfile.Read(appDir)
+	if err != nil {
 		return nil, err
 	}
-	var entries []procfileEntry
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		m := procfileRE.FindStringSubmatch(line)
-		if m == nil {
-			return nil, fmt.Errorf("%s:%d: %q is not a `type: command` line", p, n, line)
-		}
-		if seen[m[1]] {
-			return nil, fmt.Errorf("%s:%d: process type %q is defined twice", p, n, m[1])
-		}
-		seen[m[1]] = true
-		cmd := strings.TrimSpace(m[2])
-		if _, err := command.Parse(cmd); err != nil {
+	for _, e := range entries {
+		if _, err := command.Parse(e.Command); err != nil {
 			return nil, fmt.Errorf("%s:%d: the %s process %q cannot run without a shell (the run image has none): %w. "+
-				"Supported: %s", p, n, m[1], cmd, err, command.Supported)
+				"Supported: %s", filepath.Join(appDir, procfile.Name), e.Line, e.Type, e.Command, err, command.Supported)
 		}
-		entries = append(entries, procfileEntry{Type: m[1], Command: cmd})
 	}
-	return entries, sc.Err()
+	return entries, nil
 }
 
 // appObject is a WSGI or ASGI application object found in the app's source.

@@ -188,7 +188,7 @@ func TestProcfile(t *testing.T) {
 		{"web: python a.py | tee log\n", nil, `Procfile:1: the web process "python a.py | tee log" cannot run without a shell (the run image has none): pipes (|) need a shell`},
 		{"web: run > out\n", nil, "redirections (< >) need a shell"},
 		{"web: rm *.pyc && serve\n", nil, "glob patterns (*) need a shell"},
-		{"web x\n", nil, "is not a `type: command` line"},
+		{"web x\n", nil, "is not a `<type>: <command>` line"},
 		{"web: a\nweb: b\n", nil, "defined twice"},
 	}
 	for _, tt := range tests {
@@ -264,6 +264,7 @@ func TestDecideProcesses(t *testing.T) {
 // parsed: expansion as command.Word.Expand, PORT defaults to 8080, lists and builtins, python
 // means the running interpreter, a missing program exits 127.
 func TestExecScript(t *testing.T) {
+	testenv.Slow(t, "starts python3 for every command line (seconds)")
 	py := testenv.NeedCommand(t, "python3", "the runner script is tested with the host's python3")
 	dir := t.TempDir()
 	script := filepath.Join(dir, "distill_exec.py")

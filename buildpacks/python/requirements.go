@@ -1,8 +1,6 @@
 package python
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -119,7 +117,7 @@ func resolveRequirements(appDir string) (requirementSet, error) {
 			rs.Direct = append(rs.Direct, reqName(d))
 		}
 		rs.KeyData = []byte(strings.Join(pp.Project.Dependencies, "\n"))
-		return rs, nil
+		return rs, checkLines(filepath.Join(appDir, "pyproject.toml"), rs.Lines)
 	}
 	if packaged {
 		src := "setup.py"
@@ -136,40 +134,37 @@ func resolveRequirements(appDir string) (requirementSet, error) {
 func fromRequirementsTxt(appDir, name string) (requirementSet, error) {
 	rs := requirementSet{Source: name, File: filepath.Join(appDir, name)}
 	seen := map[string]bool{}
-	var walk func(p string) error
-	walk = func(p string) error {
+	var walk func(p, includedBy string) error
+	walk = func(p, includedBy string) error {
 		if seen[p] {
 			return nil
 		}
 		seen[p] = true
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return fmt.Errorf("unable to read %s: %w", p, err)
+			return fmt.Errorf("unable to read %s%s: %w", p, includedBy, err)
 		}
 		rs.KeyData = append(rs.KeyData, []byte("\x00"+p+"\x00")...)
 		rs.KeyData = append(rs.KeyData, data...)
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
+		for _, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimSpace(line)
 			if i := strings.Index(line, " #"); i >= 0 {
 				line = strings.TrimSpace(line[:i])
 			}
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
-			fields := strings.Fields(line)
-			switch {
-			case fields[0] == "-r" || fields[0] == "--requirement" || fields[0] == "-c" || fields[0] == "--constraint":
-				if len(fields) > 1 {
-					if err := walk(filepath.Join(filepath.Dir(p), fields[1])); err != nil {
-						return err
-					}
+			if include, ok := includedFile(line); ok {
+				if include == "" {
+					return fmt.Errorf("%s: %q names no file", p, line)
 				}
-			case strings.HasPrefix(fields[0], "-r") || strings.HasPrefix(fields[0], "-c"):
-				if err := walk(filepath.Join(filepath.Dir(p), fields[0][2:])); err != nil {
+				if err := walk(filepath.Join(filepath.Dir(p), include), fmt.Sprintf(" (%s: %s)", p, line)); err != nil {
 					return err
 				}
-			case fields[0] == "-e" || fields[0] == "--editable" || strings.HasPrefix(line, ".") ||
+				continue
+			}
+			switch {
+			case strings.HasPrefix(line, "-e ") || strings.HasPrefix(line, "--editable") || strings.HasPrefix(line, ".") ||
 				strings.HasPrefix(line, "/") || strings.HasPrefix(line, "file:") || strings.Contains(line, "@ file:"):
 				rs.NoReuse = true
 			case strings.HasPrefix(line, "-"):
@@ -179,12 +174,43 @@ func fromRequirementsTxt(appDir, name string) (requirementSet, error) {
 				}
 			}
 		}
-		return sc.Err()
+		return nil
 	}
-	if err := walk(rs.File); err != nil {
+	if err := walk(rs.File, ""); err != nil {
 		return rs, err
 	}
 	return rs, nil
+}
+
+// includedFile is the file a requirements line includes with -r/-c (-r f, -rf, --requirement f,
+// --requirement=f and the same for constraints); ok is false for any other line.
+func includedFile(line string) (name string, ok bool) {
+	for _, opt := range []string{"--requirement", "--constraint", "-r", "-c"} {
+		rest, found := strings.CutPrefix(line, opt)
+		if !found {
+			continue
+		}
+		if strings.HasPrefix(opt, "--") && rest != "" && rest[0] != '=' && rest[0] != ' ' && rest[0] != '\t' {
+			continue // a longer option that starts the same
+		}
+		fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(rest), "="))
+		if len(fields) == 0 {
+			return "", true
+		}
+		return fields[0], true
+	}
+	return "", false
+}
+
+// checkLines refuses generated requirement lines that hold a line break: written to the
+// requirements file pip reads, one would become two (a package, an option).
+func checkLines(path string, lines []string) error {
+	for _, l := range lines {
+		if strings.ContainsAny(l, "\r\n") {
+			return fmt.Errorf("%s: %q holds a line break in a name, version, marker, url or path: fix the file", path, l)
+		}
+	}
+	return nil
 }
 
 // pin renders one locked requirement line.
@@ -285,7 +311,7 @@ func fromPipfileLock(path string, data []byte, _ *pyproject) (requirementSet, er
 		rs.Direct = append(rs.Direct, normalize(n))
 	}
 	rs.Lines = finishHashes(rs.Lines, hashed, &rs.Notes, "Pipfile.lock")
-	return rs, nil
+	return rs, checkLines(path, rs.Lines)
 }
 
 // fromPipfile reads [packages] of a Pipfile without a lock (not exact: pip resolves).
@@ -334,7 +360,7 @@ func fromPipfile(path string, data []byte, _ *pyproject) (requirementSet, error)
 		rs.Lines = append(rs.Lines, line)
 		rs.Direct = append(rs.Direct, normalize(n))
 	}
-	return rs, nil
+	return rs, checkLines(path, rs.Lines)
 }
 
 type poetryPackage struct {
@@ -482,7 +508,7 @@ func fromPoetryLock(path string, data []byte, pp *pyproject) (requirementSet, er
 		rs.Direct = append(rs.Direct, n)
 	}
 	rs.Lines = finishHashes(rs.Lines, hashed, &rs.Notes, "poetry.lock")
-	return rs, nil
+	return rs, checkLines(path, rs.Lines)
 }
 
 type uvDep struct {
@@ -503,6 +529,60 @@ type uvPackage struct {
 	Wheels []struct {
 		Hash string `toml:"hash"`
 	} `toml:"wheels"`
+}
+
+// uvReach walks a uv.lock from the root project's dependencies (and the extras each edge asks
+// for), returning for each package reached (by normalised name) the markers of the edges that
+// reach it, "" for an unconditional one. Each package's dependencies and each extra are walked
+// once, so cycles (a[all] → a[x] → a[all]) end.
+func uvReach(root *uvPackage, byName map[string]*uvPackage) map[string][]string {
+	markers := map[string][]string{}
+	expanded := map[string]bool{} // "name[extra]" whose optional dependencies were visited
+	var visit func(d uvDep)
+	visit = func(d uvDep) {
+		n := normalize(d.Name)
+		p, ok := byName[n]
+		if !ok {
+			return
+		}
+		prev, seen := markers[n]
+		markers[n] = append(prev, d.Marker)
+		for _, ex := range d.Extra {
+			if expanded[n+"["+ex+"]"] {
+				continue
+			}
+			expanded[n+"["+ex+"]"] = true
+			for _, od := range p.OptionalDependencies[ex] {
+				visit(od)
+			}
+		}
+		if seen {
+			return
+		}
+		for _, dd := range p.Dependencies {
+			visit(dd)
+		}
+	}
+	for _, d := range root.Dependencies {
+		visit(d)
+	}
+	return markers
+}
+
+// uvMarker joins the markers of the edges reaching a package: none when one edge is
+// unconditional, else the one marker or the parenthesised markers joined with or.
+func uvMarker(markers []string) string {
+	var ms []string
+	for _, m := range markers {
+		if m == "" {
+			return ""
+		}
+		ms = append(ms, "("+m+")")
+	}
+	if len(ms) == 1 {
+		return markers[0]
+	}
+	return strings.Join(ms, " or ")
 }
 
 // fromUVLock installs what the root project (source editable or virtual ".") depends on,
@@ -527,31 +607,7 @@ func fromUVLock(path string, data []byte, _ *pyproject) (requirementSet, error) 
 		return requirementSet{}, fmt.Errorf("%s: no package with source editable = \".\" or virtual = \".\" (the project itself)", path)
 	}
 	rs := requirementSet{Locked: true, InstallProject: root.Source["editable"] == "."}
-	markers := map[string][]string{} // name -> markers of the edges reaching it; "" = unconditional
-	var visit func(d uvDep)
-	visit = func(d uvDep) {
-		n := normalize(d.Name)
-		p, ok := byName[n]
-		if !ok {
-			return
-		}
-		prev, seen := markers[n]
-		markers[n] = append(prev, d.Marker)
-		for _, ex := range d.Extra {
-			for _, od := range p.OptionalDependencies[ex] {
-				visit(od)
-			}
-		}
-		if seen {
-			return
-		}
-		for _, dd := range p.Dependencies {
-			visit(dd)
-		}
-	}
-	for _, d := range root.Dependencies {
-		visit(d)
-	}
+	markers := uvReach(root, byName)
 	names := make([]string, 0, len(markers))
 	for n := range markers {
 		if byName[n] != root {
@@ -562,20 +618,7 @@ func fromUVLock(path string, data []byte, _ *pyproject) (requirementSet, error) 
 	var hashed []bool
 	for _, n := range names {
 		p := byName[n]
-		marker := ""
-		var ms []string
-		for _, m := range markers[n] {
-			if m == "" {
-				ms = nil
-				break
-			}
-			ms = append(ms, "("+m+")")
-		}
-		if len(ms) == 1 {
-			marker = strings.TrimSuffix(strings.TrimPrefix(ms[0], "("), ")")
-		} else if len(ms) > 1 {
-			marker = strings.Join(ms, " or ")
-		}
+		marker := uvMarker(markers[n])
 		var line string
 		var hashes []string
 		switch {
@@ -612,5 +655,5 @@ func fromUVLock(path string, data []byte, _ *pyproject) (requirementSet, error) 
 		rs.Direct = append(rs.Direct, n)
 	}
 	rs.Lines = finishHashes(rs.Lines, hashed, &rs.Notes, "uv.lock")
-	return rs, nil
+	return rs, checkLines(path, rs.Lines)
 }

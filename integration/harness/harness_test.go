@@ -17,12 +17,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // TestEndToEnd proves podman + runc work on this machine: a static Go HTTP
 // server in a one-layer OCI image, written as an OCI layout, loaded into
 // podman, run with $PORT, answers 200.
 func TestEndToEnd(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	RequireTools(t)
 	img := StaticImage(t, HelloServer(t))
 	if ok, err := isOCI(img); err != nil || !ok {

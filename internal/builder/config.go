@@ -74,24 +74,38 @@ type LifecycleConfig struct {
 	Version string `toml:"version,omitempty"`
 }
 
-// ReadConfig reads and validates builder.toml.
+// ReadConfig reads and validates builder.toml (see ParseConfig). A missing
+// file is an error saying so.
 func ReadConfig(path string) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	var c Config
-	md, err := toml.DecodeFile(abs, &c)
+	data, err := os.ReadFile(abs)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("builder config %s does not exist", path)
 		}
 		return nil, fmt.Errorf("reading builder config %s: %w", path, err)
 	}
+	return ParseConfig(abs, data)
+}
+
+// ParseConfig parses and validates the content of the builder.toml at path,
+// an absolute path that relative uris resolve against. Errors name path: a
+// TOML syntax error, an unknown field, or what a build needs and the config
+// lacks (a build image, a run image, an order of groups naming modules by id,
+// a uri for every module).
+func ParseConfig(path string, data []byte) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		return nil, fmt.Errorf("reading builder config %s: %w", path, err)
+	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		return nil, fmt.Errorf("%s: unknown field %q", path, undecoded[0].String())
 	}
-	c.Path = abs
+	c.Path = path
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -113,6 +127,11 @@ func (c *Config) validate() error {
 	if len(c.Order) == 0 {
 		return fmt.Errorf("[[order]] needs at least one group")
 	}
+	for name, order := range map[string]buildpack.Order{"order": c.Order, "order-extensions": c.OrderExtensions} {
+		if err := checkGroups(name, order); err != nil {
+			return err
+		}
+	}
 	for i, bp := range c.Buildpacks {
 		if bp.URI == "" {
 			return fmt.Errorf("[[buildpacks]] #%d: uri is required", i+1)
@@ -121,6 +140,21 @@ func (c *Config) validate() error {
 	for i, ext := range c.Extensions {
 		if ext.URI == "" {
 			return fmt.Errorf("[[extensions]] #%d: uri is required", i+1)
+		}
+	}
+	return nil
+}
+
+// checkGroups requires every group of [[name]] to name at least one module, each by id.
+func checkGroups(name string, order buildpack.Order) error {
+	for i, g := range order {
+		if len(g.Group) == 0 {
+			return fmt.Errorf("[[%s]] #%d: the group is empty: list its members as [[%s.group]] entries with an id", name, i+1, name)
+		}
+		for j, ref := range g.Group {
+			if strings.TrimSpace(ref.ID) == "" {
+				return fmt.Errorf("[[%s]] #%d: [[%s.group]] #%d: id is required", name, i+1, name, j+1)
+			}
 		}
 	}
 	return nil

@@ -75,17 +75,30 @@ func (b *builderPhase) Build(ctx context.Context, det *DetectResult) (*BuildResu
 			}
 		}
 		res.Buildpacks = append(res.Buildpacks, BuildpackResult{Desc: desc, Dir: layers, Layers: ls})
-		// A later buildpack's process of the same type replaces an earlier one.
-		for _, p := range launch.Processes {
-			p.BuildpackID = desc.Info().ID
-			if i, ok := procs[p.Type]; ok {
-				res.Processes[i] = p
-				continue
-			}
-			procs[p.Type] = len(res.Processes)
-			res.Processes = append(res.Processes, p)
-		}
+		res.Processes = addProcesses(res.Processes, procs, launch.Processes, desc.Info().ID)
 		res.Labels = append(res.Labels, launch.Labels...)
 	}
 	return res, nil
+}
+
+// addProcesses adds the processes of buildpack id to procs (index by type
+// in procs), as the lifecycle's builder does: a later process of a type
+// replaces the earlier one in its place, and a process marked default takes
+// the mark from any earlier one, so the last default wins.
+func addProcesses(procs []buildpack.Process, index map[string]int, add []buildpack.Process, id string) []buildpack.Process {
+	for _, p := range add {
+		p.BuildpackID = id
+		if p.Default {
+			for i := range procs {
+				procs[i].Default = false
+			}
+		}
+		if i, ok := index[p.Type]; ok {
+			procs[i] = p
+			continue
+		}
+		index[p.Type] = len(procs)
+		procs = append(procs, p)
+	}
+	return procs
 }

@@ -49,14 +49,26 @@ type envEntry struct {
 	Value string `toml:"value"`
 }
 
-// ReadProject reads <app>/project.toml; a missing file is an empty project.
+// ReadProject reads <app>/project.toml (see ParseProject); a missing file is
+// an empty project.
 func ReadProject(appDir string) (*Project, error) {
 	p := filepath.Join(appDir, "project.toml")
+	data, err := os.ReadFile(p)
+	if os.IsNotExist(err) {
+		return &Project{Env: map[string]string{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return ParseProject(p, data)
+}
+
+// ParseProject parses the content of the project.toml at path. Errors name
+// path: TOML syntax, include and exclude both set, a build env entry without
+// a name, an include/exclude pattern that is not a valid glob.
+func ParseProject(p string, data []byte) (*Project, error) {
 	var f projectFile
-	if _, err := toml.DecodeFile(p, &f); err != nil {
-		if os.IsNotExist(err) {
-			return &Project{Env: map[string]string{}}, nil
-		}
+	if _, err := toml.Decode(string(data), &f); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
 	}
 	pr := &Project{Env: map[string]string{}, MaxSize: f.IO.Distill.Build.MaxSize}
@@ -66,8 +78,8 @@ func ReadProject(appDir string) (*Project, error) {
 		return nil, fmt.Errorf("%s: set include or exclude, not both", p)
 	}
 	for _, e := range append(f.Build.Env, f.IO.Buildpacks.Build.Env...) {
-		if e.Name == "" {
-			return nil, fmt.Errorf("%s: a build env entry has no name", p)
+		if err := CheckEnvName(e.Name); err != nil {
+			return nil, fmt.Errorf("%s: build env: %w", p, err)
 		}
 		pr.Env[e.Name] = e.Value
 	}
@@ -77,6 +89,19 @@ func ReadProject(appDir string) (*Project, error) {
 		}
 	}
 	return pr, nil
+}
+
+// CheckEnvName refuses a build env variable name that is empty, holds '=',
+// a slash or a NUL, or is "." or "..": the platform writes each variable to
+// the file /platform/env/<name>, which must stay inside that directory.
+func CheckEnvName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("a variable has no name")
+	case name == "." || name == ".." || strings.ContainsAny(name, "=/\x00"):
+		return fmt.Errorf("%q is not a variable name (no '=', '/' or NUL, not . or ..)", name)
+	}
+	return nil
 }
 
 // matches reports whether rel (slash-separated) matches a gitignore-like

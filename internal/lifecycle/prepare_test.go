@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -54,6 +55,11 @@ func TestReadProjectAndCopy(t *testing.T) {
 		},
 		{name: "both", project: "[build]\ninclude = [\"a\"]\nexclude = [\"b\"]\n", wantErr: "not both"},
 		{name: "bad toml", project: "[build\n", wantErr: "project.toml"},
+		{name: "env without a name", project: "[[build.env]]\nvalue = \"x\"\n", wantErr: "project.toml: build env: a variable has no name"},
+		{name: "env name leaving the platform dir", project: "[[build.env]]\nname = \"../../../../tmp/x\"\nvalue = \"x\"\n",
+			wantErr: "project.toml: build env: \"../../../../tmp/x\" is not a variable name"},
+		{name: "env name with =", project: "[[io.buildpacks.build.env]]\nname = \"A=B\"\n", wantErr: "is not a variable name"},
+		{name: "bad pattern", project: "[build]\nexclude = [\"[\"]\n", wantErr: "invalid include/exclude pattern \"[\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := t.TempDir()
@@ -103,4 +109,67 @@ func TestReadProjectAndCopy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPlatformEnvConfined: no env name or binding name given to Build
+// writes outside the platform directory; the build fails naming it.
+func TestPlatformEnvConfined(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "escaped")
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		bindings []Binding
+		wantErr  string
+	}{
+		{name: "env", env: map[string]string{"../../../../../../.." + outside: "x"}, wantErr: "build env: "},
+		{name: "binding name", bindings: []Binding{{Name: "../../../../../../.." + outside, Type: "t"}}, wantErr: "service binding "},
+		{name: "binding file", bindings: []Binding{{Name: "b", Type: "t", Files: map[string][]byte{"../../../../../../.." + outside: nil}}}, wantErr: "is not a file name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := buildOptions(t, shellBuildpack(t), sampleApp(t), Layout{}, &recorder{})
+			o.Env, o.Bindings = tc.env, tc.bindings
+			if _, err := Build(context.Background(), o); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+			if _, err := os.Lstat(outside); !os.IsNotExist(err) {
+				t.Fatalf("%s was written (%v)", outside, err)
+			}
+		})
+	}
+}
+
+// FuzzParseProject: ParseProject never panics; an error names the file; a
+// project it accepts sets include or exclude (not both), valid patterns
+// that match paths without panicking, and env names that stay file names
+// inside /platform/env. Seeds: testdata/fuzz/FuzzParseProject.
+func FuzzParseProject(f *testing.F) {
+	for _, s := range []string{
+		"[_]\nschema-version = \"0.2\"\n[io.buildpacks]\nexclude = [\"secret\", \"*.md\"]\n[[io.buildpacks.build.env]]\nname = \"BP_GO_TARGETS\"\nvalue = \"./cmd/x\"\n",
+		"[build]\ninclude = [\"*.go\", \"/go.mod\", \"cmd/**\"]\n[[build.env]]\nname = \"A\"\nvalue = \"1\"\n",
+		"[[build.env]]\nname = \"..\"\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, content string) {
+		const p = "/app/project.toml"
+		pr, err := ParseProject(p, []byte(content))
+		if err != nil {
+			if !strings.Contains(err.Error(), p) {
+				t.Fatalf("error %q does not name %s", err, p)
+			}
+			return
+		}
+		if len(pr.Include) > 0 && len(pr.Exclude) > 0 {
+			t.Fatalf("accepted include %q and exclude %q", pr.Include, pr.Exclude)
+		}
+		for name := range pr.Env {
+			if CheckEnvName(name) != nil || filepath.Join("/platform/env", name) != "/platform/env/"+name {
+				t.Fatalf("accepted env name %q", name)
+			}
+		}
+		for _, rel := range []string{"a", "a/b.go", "node_modules/x/y", ".env"} {
+			matches(pr.Include, rel)
+			matches(pr.Exclude, rel)
+		}
+	})
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -196,7 +199,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 // the workspace, writes the platform directory and run.toml, and returns the
 // environment every buildpack starts from: the build image's plus the
 // user's (clear-env = false). On error nothing is left behind.
-func prepare(o Options) (dirs *workDirs, env buildpack.Env, err error) {
+func prepare(o Options) (_ *workDirs, env buildpack.Env, err error) {
 	if len(o.RunImages) == 0 {
 		return nil, nil, fmt.Errorf("the builder names no run image")
 	}
@@ -211,15 +214,16 @@ func prepare(o Options) (dirs *workDirs, env buildpack.Env, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if dirs, err = newWorkDirs(o.Layout, o.UID, o.GID); err != nil {
+	d, err := newWorkDirs(o.Layout, o.UID, o.GID)
+	if err != nil {
 		return nil, nil, err
 	}
 	defer func() {
 		if err != nil {
-			dirs.remove()
+			d.remove()
 		}
 	}()
-	if err := copyApp(app, dirs.host.app, project, o.Exclude, o.UID, o.GID); err != nil {
+	if err := copyApp(app, d.host.app, project, o.Exclude, o.UID, o.GID); err != nil {
 		return nil, nil, fmt.Errorf("copying %s into the workspace: %w", app, err)
 	}
 	userEnv := map[string]string{}
@@ -229,10 +233,10 @@ func prepare(o Options) (dirs *workDirs, env buildpack.Env, err error) {
 	for k, v := range o.Env {
 		userEnv[k] = v
 	}
-	if err := writePlatform(dirs.host.platform, userEnv, o.Bindings); err != nil {
+	if err := writePlatform(d.host.platform, userEnv, o.Bindings); err != nil {
 		return nil, nil, err
 	}
-	if err := writeRunTOML(dirs.host.runTOML, o.RunImages); err != nil {
+	if err := writeRunTOML(d.host.runTOML, o.RunImages); err != nil {
 		return nil, nil, fmt.Errorf("writing run.toml: %w", err)
 	}
 	env = buildpack.NewEnv(o.BuildEnv)
@@ -244,17 +248,25 @@ func prepare(o Options) (dirs *workDirs, env buildpack.Env, err error) {
 	if _, ok := env[ExtensionsOptIn]; !ok {
 		env[ExtensionsOptIn] = "true"
 	}
-	return dirs, env, nil
+	return d, env, nil
 }
 
 // writePlatform writes /platform/env/<NAME> files and the service bindings.
 func writePlatform(dir string, env map[string]string, bindings []Binding) error {
 	for k, v := range env {
+		if err := CheckEnvName(k); err != nil {
+			return fmt.Errorf("build env: %w", err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, "env", k), []byte(v), 0o644); err != nil {
 			return fmt.Errorf("writing platform env %s: %w", k, err)
 		}
 	}
 	for _, b := range bindings {
+		for _, name := range append([]string{b.Name}, slices.Collect(maps.Keys(b.Files))...) {
+			if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+				return fmt.Errorf("service binding %q: %q is not a file name", b.Name, name)
+			}
+		}
 		bd := filepath.Join(dir, "bindings", b.Name)
 		if err := os.MkdirAll(bd, 0o755); err != nil {
 			return err

@@ -192,6 +192,7 @@ func checkCommon(t *testing.T, d *Definition, b *built) {
 }
 
 func TestBuildRunStatic(t *testing.T) {
+	testenv.Slow(t, "mmdebstrap fetches and unpacks Debian packages twice (a minute)")
 	needMmdebstrap(t)
 	t.Parallel()
 	d := loadStack(t, "run-static.toml")
@@ -219,6 +220,7 @@ func TestBuildRunStatic(t *testing.T) {
 }
 
 func TestBuildRunBase(t *testing.T) {
+	testenv.Slow(t, "mmdebstrap fetches and unpacks Debian packages (half a minute)")
 	needMmdebstrap(t)
 	t.Parallel()
 	d := loadStack(t, "run-base.toml")
@@ -259,7 +261,8 @@ func TestBuildRunBase(t *testing.T) {
 // TestBuildBuildImage builds the full build image (~1 GB, minutes): only
 // with DISTILL_TEST_BUILD_IMAGE=1.
 func TestBuildBuildImage(t *testing.T) {
-	if os.Getenv("DISTILL_TEST_BUILD_IMAGE") == "" || testing.Short() {
+	testenv.Slow(t, "builds the full build image (~1 GB, minutes)")
+	if os.Getenv("DISTILL_TEST_BUILD_IMAGE") == "" {
 		t.Skip("set DISTILL_TEST_BUILD_IMAGE=1 to build distill/build:latest")
 	}
 	needMmdebstrap(t)
@@ -280,6 +283,7 @@ func TestBuildBuildImage(t *testing.T) {
 }
 
 func TestBuildCleansUpOnFailure(t *testing.T) {
+	testenv.Slow(t, "runs mmdebstrap to its failure (tens of seconds)")
 	needMmdebstrap(t)
 	t.Parallel()
 	tests := []struct {

@@ -48,3 +48,15 @@ func NeedRoot(t testing.TB, why string) {
 		Unavailable(t, "needs root: %s", why)
 	}
 }
+
+// Slow skips the test under go test -short, saying why it is slow (it
+// builds images, compiles, downloads or starts many processes: seconds to
+// minutes). CI runs without -short, so there every slow test runs; and a
+// test that needs a missing tool still goes through NeedCommand, which
+// fails under CI.
+func Slow(t testing.TB, why string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("skipping under -short: %s", why)
+	}
+}

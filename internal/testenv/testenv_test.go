@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"flag"
 	"testing"
 )
 
@@ -37,5 +38,23 @@ func TestUnavailable(t *testing.T) {
 	NeedCommand(r, "distill-no-such-command", "nothing installs it")
 	if !r.failed {
 		t.Error("a missing command under CI must fail the test")
+	}
+}
+
+func TestSlow(t *testing.T) {
+	short := flag.Lookup("test.short").Value.String()
+	t.Cleanup(func() { flag.Set("test.short", short) })
+	for _, tc := range []struct {
+		short    string
+		wantSkip bool
+	}{{"true", true}, {"false", false}} {
+		if err := flag.Set("test.short", tc.short); err != nil {
+			t.Fatal(err)
+		}
+		r := &recorder{TB: t}
+		Slow(r, "builds an image")
+		if r.skipped != tc.wantSkip || r.failed {
+			t.Errorf("-short=%s: skipped %v failed %v, want skipped %v", tc.short, r.skipped, r.failed, tc.wantSkip)
+		}
 	}
 }
