@@ -87,9 +87,13 @@ func Rebase(app, run v1.Image, o RebaseOptions) (v1.Image, Rebased, error) {
 		return nil, res, fmt.Errorf("%w: the app was built on %s, not %s; pass --force to rebase onto it anyway (the image then names %s as its run image)",
 			ErrIncompatibleRunImage, res.OldRunImage, o.RunImageRef, o.RunImageRef)
 	}
-	if current, err := md.isOn(run, runCf, o); err != nil || current {
-		res.NewRunImage, res.NewTopLayer, res.Current = res.OldRunImage, res.OldTopLayer, current
-		return app, res, err
+	current, err := md.isOn(run, runCf, o)
+	if err != nil {
+		return nil, res, err
+	}
+	if current {
+		res.NewRunImage, res.NewTopLayer, res.Current = res.OldRunImage, res.OldTopLayer, true
+		return app, res, nil
 	}
 	top := indexOf(appCf.RootFS.DiffIDs, md.topLayer())
 	if top < 0 {
