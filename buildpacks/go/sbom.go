@@ -3,25 +3,20 @@ package golang
 import (
 	"debug/buildinfo"
 	"fmt"
-	"net/url"
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+	packageurl "github.com/package-url/packageurl-go"
 
 	"github.com/distill-build/distill/internal/sbom"
 )
 
 // goPURL renders a package URL for a Go module: pkg:golang/<path>@<version>.
 func goPURL(modPath, version string) string {
-	segs := strings.Split(modPath, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
+	if version == "(devel)" {
+		version = ""
 	}
-	p := "pkg:golang/" + strings.Join(segs, "/")
-	if version != "" && version != "(devel)" {
-		p += "@" + url.PathEscape(version)
-	}
-	return p
+	return sbom.PURL(packageurl.TypeGolang, modPath, version)
 }
 
 // writeSBOM writes a CycloneDX JSON SBOM listing, for the given binaries, the main modules, every

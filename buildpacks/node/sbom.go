@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+	packageurl "github.com/package-url/packageurl-go"
 
 	"github.com/distill-build/distill/buildpacks/node/berry"
 	"github.com/distill-build/distill/internal/sbom"
@@ -19,16 +19,7 @@ import (
 
 // npmPURL renders a package URL for an npm package: pkg:npm/%40scope/name@version.
 func npmPURL(name, version string) string {
-	p := "pkg:npm/"
-	if scope, rest, ok := strings.Cut(name, "/"); ok && strings.HasPrefix(scope, "@") {
-		p += "%40" + url.PathEscape(strings.TrimPrefix(scope, "@")) + "/" + url.PathEscape(rest)
-	} else {
-		p += url.PathEscape(name)
-	}
-	if version != "" {
-		p += "@" + url.PathEscape(version)
-	}
-	return p
+	return sbom.PURL(packageurl.TypeNPM, name, version)
 }
 
 // installedPackages lists name@version of every package installed under a node_modules tree
@@ -126,7 +117,7 @@ func writePnPSBOM(file string, pkgs []berry.Package, app packageJSON) error {
 
 // writeRuntimeSBOM writes the CycloneDX SBOM of the Node.js runtime layer.
 func writeRuntimeSBOM(file, version, integrity string, libs []sharedlib.Library) error {
-	purl := "pkg:generic/node@" + url.PathEscape(version)
+	purl := sbom.PURL(packageurl.TypeGeneric, "node", version)
 	c := cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: "node", Version: version, PackageURL: purl,
 		Licenses: &cdx.Licenses{{Expression: "MIT"}}}
 	if alg, b64, ok := strings.Cut(integrity, "-"); ok && alg == "sha512" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
+	packageurl "github.com/package-url/packageurl-go"
 
 	"github.com/distill-build/distill/internal/sbom"
 	"github.com/distill-build/distill/internal/sharedlib"
@@ -57,7 +58,7 @@ func metaHeader(meta []byte, name string) string {
 }
 
 func pypiPURL(name, version string) string {
-	return "pkg:pypi/" + normalize(name) + "@" + version
+	return sbom.PURL(packageurl.TypePyPi, normalize(name), version)
 }
 
 // writeDistributionsSBOM writes a CycloneDX JSON SBOM of the distributions.

@@ -28,6 +28,8 @@ type buildFlags struct {
 	caFile     string
 	noHostCA   bool
 	compress   string
+	maxSize    string
+	sbomDir    string
 }
 
 func newBuildCommand() *cobra.Command {
@@ -63,6 +65,8 @@ Nothing is written inside APP_DIR unless an output names a path there.`,
 	fl.StringVar(&f.caFile, "ca-certs", defaultCAFile(), "PEM `FILE` of CAs the build trusts, passed as a ca-certificates binding")
 	fl.BoolVar(&f.noHostCA, "no-ca-certs", false, "do not pass any CA binding to the build")
 	fl.StringVar(&f.compress, "compression", "", "layer compression: zstd (smallest; the default) or gzip (the default when loading into a daemon, which cannot save zstd layers again)")
+	fl.StringVar(&f.maxSize, "max-size", "", "size budget: fail the build, writing nothing, when the image is over `SIZE` compressed (50MB, 1.5GB, 50MiB; default: project.toml [io.distill.build] max-size)")
+	fl.StringVar(&f.sbomDir, "sbom-output-dir", "", "write the image's SBOMs (CycloneDX and SPDX 2.3 JSON) to `DIR`: each layer's, as pack sbom download lays them out, and the whole image's")
 	return cmd
 }
 
@@ -89,7 +93,7 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 	rep, err := platform.Build(cmd.Context(), platform.BuildOptions{
 		AppDir: app, Builder: f.builder, BuilderFiles: distill.BuilderFiles(), Binary: bin,
 		Targets: out.targets, Env: env, EnvFiles: f.envFiles, Bindings: f.bindings, CacheDir: f.cacheDir, ClearCache: f.clearCache,
-		CAFile: f.caFile, Compression: compression, Log: cmd.ErrOrStderr(),
+		CAFile: f.caFile, Compression: compression, MaxSize: f.maxSize, SBOMOutputDir: f.sbomDir, Log: cmd.ErrOrStderr(),
 	})
 	if err != nil {
 		return err

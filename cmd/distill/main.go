@@ -40,7 +40,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBuildCommand(), newStackCommand(), newBuilderCommand(), newBuildpackCommand(), newVersionCommand())
+	root.AddCommand(newBuildCommand(), newInspectCommand(), newRebaseCommand(), newStackCommand(), newBuilderCommand(), newBuildpackCommand(), newVersionCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ERROR:", err)
 		os.Exit(1)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/image"
+	"github.com/distill-build/distill/internal/sbom"
 )
 
 // CNB label keys written on every exported image.
@@ -85,13 +86,18 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("creating %s: %w", staging, err)
 	}
-	// The run image's layers ship in the output's compression too (their diff IDs, which the
-	// lifecycle metadata names, do not change).
-	run, err := image.Recompressed(run, e.compression, e.blobs)
+	// The metadata names the run image as published (its digest), as rebase
+	// compares it; its layers ship in the output's compression (their diff
+	// IDs, which the metadata names too, do not change).
+	published, err := run.Digest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading run image %s: %w", runRef, err)
+	}
+	run, err = image.Recompressed(run, e.compression, e.blobs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("recompressing run image %s: %w", runRef, err)
 	}
-	exported, md, err := e.runImage(run, runRef)
+	exported, md, err := e.runImage(run, runRef, published)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,13 +139,9 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 // runImage describes the run image's layers and starts the lifecycle
 // metadata with it. Their uncompressed sizes are measured once and kept in
 // the blob cache by diff ID.
-func (e *exporter) runImage(run v1.Image, runRef string) ([]ExportedLayer, lifecycleMetadata, error) {
+func (e *exporter) runImage(run v1.Image, runRef string, published v1.Hash) ([]ExportedLayer, lifecycleMetadata, error) {
 	var md lifecycleMetadata
 	layers, err := run.Layers()
-	if err != nil {
-		return nil, md, fmt.Errorf("reading run image %s: %w", runRef, err)
-	}
-	digest, err := run.Digest()
 	if err != nil {
 		return nil, md, fmt.Errorf("reading run image %s: %w", runRef, err)
 	}
@@ -152,7 +154,7 @@ func (e *exporter) runImage(run v1.Image, runRef string) ([]ExportedLayer, lifec
 		el.Reused = true
 		exported = append(exported, el)
 	}
-	md.RunImage = runImageMetadata{Reference: digest.String(), Image: runRef}
+	md.RunImage = runImageMetadata{Reference: published.String(), Image: runRef}
 	if n := len(exported); n > 0 {
 		md.RunImage.TopLayer = exported[n-1].DiffID.String()
 	}
@@ -290,8 +292,10 @@ func (e *exporter) configure(img v1.Image, res *BuildResult, env buildpack.Env, 
 func (e *exporter) collectSBOM(res *BuildResult) (string, bool, error) {
 	dir := filepath.Join(e.dirs.root, "sbom")
 	found := false
+	cdxFiles := map[string]string{} // CycloneDX SBOM copied → its name, <buildpack id>[:<layer>]
 	for _, bp := range res.Buildpacks {
-		esc := buildpack.EscapedID(bp.Desc.Info().ID)
+		id := bp.Desc.Info().ID
+		esc := buildpack.EscapedID(id)
 		files, err := filepath.Glob(filepath.Join(bp.Dir, "*.sbom.*.json"))
 		if err != nil {
 			return "", false, err
@@ -299,11 +303,14 @@ func (e *exporter) collectSBOM(res *BuildResult) (string, bool, error) {
 		for _, f := range files {
 			name := filepath.Base(f)
 			layer, ext, _ := strings.Cut(name, ".sbom.")
-			dst := filepath.Join(dir, "launch", esc, layer, "sbom."+ext)
+			dst, docName := filepath.Join(dir, "launch", esc, layer, "sbom."+ext), id+":"+layer
 			if layer == "launch" {
-				dst = filepath.Join(dir, "launch", esc, "sbom."+ext)
+				dst, docName = filepath.Join(dir, "launch", esc, "sbom."+ext), id
 			} else if !isLaunchLayer(bp.Layers, layer) {
 				continue
+			}
+			if ext == "cdx.json" {
+				cdxFiles[dst] = docName
 			}
 			b, err := os.ReadFile(f)
 			if err != nil {
@@ -318,7 +325,25 @@ func (e *exporter) collectSBOM(res *BuildResult) (string, bool, error) {
 			found = true
 		}
 	}
+	if err := addSPDX(cdxFiles); err != nil {
+		return "", false, err
+	}
 	return dir, found, nil
+}
+
+// addSPDX writes sbom.spdx.json (SPDX 2.3) beside each CycloneDX SBOM of
+// cdxFiles that its buildpack did not give an SPDX form, named as cdxFiles says.
+func addSPDX(cdxFiles map[string]string) error {
+	for cdxFile, name := range cdxFiles {
+		spdxFile := filepath.Join(filepath.Dir(cdxFile), "sbom.spdx.json")
+		if _, err := os.Stat(spdxFile); err == nil {
+			continue
+		}
+		if err := sbom.CycloneDXToSPDX(cdxFile, spdxFile, name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func isLaunchLayer(layers []buildpack.Layer, name string) bool {

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"archive/tar"
 	"encoding/json"
 	"errors"
 	"io"
@@ -68,6 +69,7 @@ func TestExport(t *testing.T) {
 		t.Errorf("layers = %s", got)
 	}
 	checkSizes(t, img, layers)
+	checkSBOMLayer(t, img, 3, "layers/sbom/launch/distill_go/app/sbom.cdx.json", "layers/sbom/launch/distill_go/app/sbom.spdx.json")
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -225,4 +227,41 @@ func mustConfig(t *testing.T, img v1.Image, env []string) v1.Config {
 	}
 	cf.Config.Env = env
 	return cf.Config
+}
+
+// checkSBOMLayer checks layer i of img holds the files want (the buildpack's
+// CycloneDX SBOM and the SPDX form the exporter adds), and that the SPDX
+// document is SPDX 2.3.
+func checkSBOMLayer(t *testing.T, img v1.Image, i int, want ...string) {
+	t.Helper()
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := ls[i].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	files := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		files[hdr.Name] = string(b)
+	}
+	for _, f := range want {
+		if _, ok := files[f]; !ok {
+			t.Errorf("the SBOM layer lacks %s: %v", f, files)
+		}
+		if strings.HasSuffix(f, ".spdx.json") && !strings.Contains(files[f], `"spdxVersion": "SPDX-2.3"`) {
+			t.Errorf("%s is no SPDX 2.3 document:\n%s", f, files[f])
+		}
+	}
 }

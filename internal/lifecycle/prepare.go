@@ -17,6 +17,9 @@ type Project struct {
 	Include []string
 	Exclude []string
 	Env     map[string]string
+	// MaxSize is distill's size budget for the image ([io.distill.build]
+	// max-size, e.g. "50MB"), "" for none.
+	MaxSize string
 }
 
 type projectFile struct {
@@ -33,6 +36,11 @@ type projectFile struct {
 				Env []envEntry `toml:"env"`
 			} `toml:"build"`
 		} `toml:"buildpacks"`
+		Distill struct {
+			Build struct {
+				MaxSize string `toml:"max-size"`
+			} `toml:"build"`
+		} `toml:"distill"`
 	} `toml:"io"`
 }
 
@@ -63,7 +71,7 @@ func ParseProject(p string, data []byte) (*Project, error) {
 	if _, err := toml.Decode(string(data), &f); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
 	}
-	pr := &Project{Env: map[string]string{}}
+	pr := &Project{Env: map[string]string{}, MaxSize: f.IO.Distill.Build.MaxSize}
 	pr.Include = append(f.Build.Include, f.IO.Buildpacks.Include...)
 	pr.Exclude = append(f.Build.Exclude, f.IO.Buildpacks.Exclude...)
 	if len(pr.Include) > 0 && len(pr.Exclude) > 0 {

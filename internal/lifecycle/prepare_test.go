@@ -34,6 +34,7 @@ func TestReadProjectAndCopy(t *testing.T) {
 		name, project string
 		want          []string
 		wantEnv       map[string]string
+		wantMaxSize   string
 		wantErr       string
 	}{
 		{name: "no project.toml", want: []string{"README.md", "go.mod", "main.go", "secret/key"}},
@@ -46,6 +47,11 @@ func TestReadProjectAndCopy(t *testing.T) {
 			name:    "schema 0.1 include",
 			project: "[build]\ninclude = [\"*.go\", \"go.mod\"]\n",
 			want:    []string{"go.mod", "main.go"},
+		},
+		{
+			name:    "distill size budget",
+			project: "[_]\nschema-version = \"0.2\"\n[io.distill.build]\nmax-size = \"50MB\"\n",
+			want:    []string{"README.md", "go.mod", "main.go", "secret/key"}, wantMaxSize: "50MB",
 		},
 		{name: "both", project: "[build]\ninclude = [\"a\"]\nexclude = [\"b\"]\n", wantErr: "not both"},
 		{name: "bad toml", project: "[build\n", wantErr: "project.toml"},
@@ -76,6 +82,9 @@ func TestReadProjectAndCopy(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if pr.MaxSize != tc.wantMaxSize {
+				t.Errorf("MaxSize = %q, want %q", pr.MaxSize, tc.wantMaxSize)
 			}
 			for k, v := range tc.wantEnv {
 				if pr.Env[k] != v {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/distill-build/distill/internal/budget"
 	"github.com/distill-build/distill/internal/builder"
 	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/image"
@@ -49,7 +50,13 @@ type BuildOptions struct {
 	CAFile string
 	// Compression of the layers the build adds (default zstd).
 	Compression image.Compression
-	Log         io.Writer
+	// MaxSize is the size budget (--max-size, e.g. "50MB"); "" takes
+	// project.toml's [io.distill.build] max-size, if any. An image over it
+	// fails the build before any target is written.
+	MaxSize string
+	// SBOMOutputDir, when set, receives the image's SBOMs (WriteSBOMs).
+	SBOMOutputDir string
+	Log           io.Writer
 }
 
 // Build builds the app at o.AppDir into an image, writes it to every target
@@ -65,6 +72,10 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	}
 	if fi, err := os.Stat(app); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("app directory %s does not exist or is not a directory", o.AppDir)
+	}
+	bud, err := sizeBudget(app, o.MaxSize)
+	if err != nil {
+		return nil, err
 	}
 	b, err := LoadBuilder(ctx, o.Builder, o.BuilderFiles, o.Binary, o.Log)
 	if err != nil {
@@ -120,11 +131,44 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 		return nil, err
 	}
 	defer res.Close()
-	return write(ctx, res, o.Targets, cacheDir, o.Log)
+	rep, err := write(ctx, res, o.Targets, cacheDir, bud, o.Log)
+	if err != nil || o.SBOMOutputDir == "" {
+		return rep, err
+	}
+	if err := WriteSBOMs(ctx, o.SBOMOutputDir, rep.Digest, res.Image); err != nil {
+		return nil, fmt.Errorf("writing the SBOMs to %s: %w", o.SBOMOutputDir, err)
+	}
+	return rep, nil
 }
 
-// write writes the image to every target, then saves the cache, and reports.
-func write(ctx context.Context, res *lifecycle.Result, targets []image.Target, cacheDir string, log io.Writer) (*report.Report, error) {
+// sizeBudget is the budget of flag (--max-size), else of app's project.toml;
+// the zero Budget when neither sets one.
+func sizeBudget(app, flag string) (budget.Budget, error) {
+	if flag != "" {
+		return budget.Parse(flag, "--max-size")
+	}
+	p, err := lifecycle.ReadProject(app)
+	if err != nil || p.MaxSize == "" {
+		return budget.Budget{}, err
+	}
+	return budget.Parse(p.MaxSize, filepath.Join(app, "project.toml")+" [io.distill.build] max-size")
+}
+
+// write checks the image against the budget, writes it to every target, then
+// saves the cache, and reports. Over budget, nothing is written.
+func write(ctx context.Context, res *lifecycle.Result, targets []image.Target, cacheDir string, bud budget.Budget, log io.Writer) (*report.Report, error) {
+	rep, err := report.New(res.Image, res.Layers)
+	if err != nil {
+		return nil, err
+	}
+	rep.Duration = res.Duration
+	names := make([]string, len(res.Layers))
+	for i, l := range res.Layers {
+		names[i] = report.RowName(l.ID)
+	}
+	if err := budget.Check(ctx, res.Image, rep, names, bud); err != nil {
+		return nil, err
+	}
 	for _, t := range targets {
 		if err := t.Write(ctx, res.Image); err != nil {
 			return nil, fmt.Errorf("writing image to %s: %w", t, err)
@@ -134,11 +178,6 @@ func write(ctx context.Context, res *lifecycle.Result, targets []image.Target, c
 	if err := res.Commit(); err != nil {
 		return nil, fmt.Errorf("saving the build cache %s: %w", cacheDir, err)
 	}
-	rep, err := report.New(res.Image, res.Layers)
-	if err != nil {
-		return nil, err
-	}
-	rep.Duration = res.Duration
 	return rep, nil
 }
 

@@ -66,7 +66,7 @@ func New(img v1.Image, layers []lifecycle.ExportedLayer) (*Report, error) {
 		if l.Digest != m.Layers[i].Digest {
 			return nil, fmt.Errorf("report: exported layer %d (%s) is %s, the image's is %s", i, l.ID.Key(), l.Digest, m.Layers[i].Digest)
 		}
-		name := rowName(l.ID)
+		name := RowName(l.ID)
 		if n := len(r.Layers); n > 0 && r.Layers[n-1].Name == name && r.Layers[n-1].Reused == l.Reused {
 			last := &r.Layers[n-1]
 			last.Compressed += l.Compressed
@@ -82,9 +82,9 @@ func New(img v1.Image, layers []lifecycle.ExportedLayer) (*Report, error) {
 	return r, nil
 }
 
-// rowName is how the table names a layer: "run image  distill/run:base",
+// RowName is how the table names a layer: "run image  distill/run:base",
 // "distill/go:app", "sbom", "app".
-func rowName(id lifecycle.LayerID) string {
+func RowName(id lifecycle.LayerID) string {
 	switch id.Kind {
 	case lifecycle.RunImageLayer:
 		return "run image  " + id.RunImage
@@ -101,26 +101,13 @@ func rowName(id lifecycle.LayerID) string {
 //	TOTAL                              0.3 MB        2.3 MB
 //	image sha256:… · built in 3.1 s
 func (r *Report) WriteText(w io.Writer) error {
-	// Right-aligned numbers: AlignRight with no padding, two spaces written
-	// before each number, and the first column padded by hand.
-	tw := tabwriter.NewWriter(w, 0, 0, 0, ' ', tabwriter.AlignRight)
-	width := len("LAYER")
+	rows := make([]Row, 0, len(r.Layers)+1)
 	for _, l := range r.Layers {
-		width = max(width, len(l.Name))
-	}
-	row := func(name, comp, uncomp, reused string) {
-		if reused != "" {
-			reused = "  " + reused
-		}
-		fmt.Fprintf(tw, "%-*s\t  %s\t  %s\t%s\n", width, name, comp, uncomp, reused)
-	}
-	row("LAYER", "COMPRESSED", "UNCOMPRESSED", "REUSED")
-	for _, l := range r.Layers {
-		row(l.Name, Size(l.Compressed), Size(l.Uncompressed), yesNo(l.Reused))
+		rows = append(rows, Row{Name: l.Name, Compressed: l.Compressed, Uncompressed: l.Uncompressed, Note: yesNo(l.Reused)})
 	}
 	t := r.Total()
-	row(t.Name, Size(t.Compressed), Size(t.Uncompressed), "")
-	if err := tw.Flush(); err != nil {
+	rows = append(rows, Row{Name: t.Name, Compressed: t.Compressed, Uncompressed: t.Uncompressed})
+	if err := WriteTable(w, "LAYER", "REUSED", rows); err != nil {
 		return err
 	}
 	footer := "image"
@@ -133,6 +120,38 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := fmt.Fprintln(w, footer)
 	return err
+}
+
+// Row is one line of a size table: a name, two sizes in bytes and a note
+// (the last column; "" leaves it empty).
+type Row struct {
+	Name                     string
+	Compressed, Uncompressed int64
+	Note                     string
+}
+
+// WriteTable writes rows as distill's size table: the first column headed
+// name, sizes right-aligned under COMPRESSED and UNCOMPRESSED, then the note
+// column headed note (none when note is "").
+func WriteTable(w io.Writer, name, note string, rows []Row) error {
+	// Right-aligned numbers: AlignRight with no padding, two spaces written
+	// before each number, and the first column padded by hand.
+	tw := tabwriter.NewWriter(w, 0, 0, 0, ' ', tabwriter.AlignRight)
+	width := len(name)
+	for _, r := range rows {
+		width = max(width, len(r.Name))
+	}
+	line := func(name, comp, uncomp, note string) {
+		if note != "" {
+			note = "  " + note
+		}
+		fmt.Fprintf(tw, "%-*s\t  %s\t  %s\t%s\n", width, name, comp, uncomp, note)
+	}
+	line(name, "COMPRESSED", "UNCOMPRESSED", note)
+	for _, r := range rows {
+		line(r.Name, Size(r.Compressed), Size(r.Uncompressed), r.Note)
+	}
+	return tw.Flush()
 }
 
 func yesNo(b bool) string {

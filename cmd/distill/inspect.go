@@ -1,0 +1,37 @@
+package main
+
+import (
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/distill-build/distill/internal/inspect"
+	"github.com/distill-build/distill/internal/platform"
+)
+
+func newInspectCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "inspect IMAGE",
+		Short: "Show an image's run image, buildpacks, processes, layers with sizes and packages",
+		Long: `Show what a buildpacks-built image (distill build or pack build) holds: its
+run image and digest, buildpacks with versions, processes and the default one,
+each layer with its compressed and uncompressed size and what put it there, the
+packages each layer's SBOM lists, and the total size.
+
+IMAGE is oci:DIR, a tag in the local podman or docker, or a registry reference.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, err := inspect.Resolve(cmd.Context(), args[0], inspect.Options{SizeCache: filepath.Join(platform.CacheRoot(), "sizes")})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return img.WriteJSON(cmd.OutOrStdout())
+			}
+			return img.WriteText(cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (sizes in bytes) instead of text")
+	return cmd
+}
