@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -47,10 +46,10 @@ import (
 //     honoured, the builder as its lifecycle image) passes the variable to
 //     land Go apps on run:static.
 //   - The lifecycle containers reach the registry on 127.0.0.1: --network host.
-//   - Lifecycle v0.21.10 and v0.21.11 (go-containerregistry v0.21.6) write
-//     wrong diff IDs into the config of a daemon export, which podman's load
-//     refuses ("Layer tarfile ... used for two different DiffID values");
-//     v0.21.12 to v0.21.14 do not. scripts/tools builds v0.21.14.
+//   - Lifecycle v0.21.10 and v0.21.11 (go-containerregistry v0.21.6) can
+//     write wrong diff IDs into an image's config, v0.21.15 and later
+//     duplicated run-image layers into daemon exports; v0.21.12 to v0.21.14
+//     do neither, and scripts/tools builds v0.21.14 (docs/PLATFORMS.md).
 
 type packEnv struct {
 	set                         harness.ToolSet
@@ -342,7 +341,8 @@ func TestPackBuild(t *testing.T) {
 // and returns its name in podman.
 func (e *packEnv) checkGoBuild(t *testing.T, builder string, f packFlow) string {
 	t.Helper()
-	tag := strings.ReplaceAll(e.set.Name, ".", "-") + "-" + f.name + "-" + path.Base(strings.Split(builder, ":")[2])
+	kind := builder[strings.LastIndex(builder, "-")+1:] // distill or pack
+	tag := strings.ReplaceAll(e.set.Name, ".", "-") + "-" + f.name + "-" + kind
 	ref := "localhost/distill-it/pack-go:" + tag
 	if f.publish {
 		ref = e.prefix + "/pack-go:" + tag
@@ -370,7 +370,7 @@ func (e *packEnv) checkInspect(t *testing.T, ref string, remote bool, runImage s
 	if !remote {
 		name = podmanName(ref)
 	}
-	out, err := e.run("inspect", name, "--insecure-registry", e.registry)
+	out, err := e.run("inspect", name)
 	if err != nil {
 		t.Fatalf("pack inspect %s: %v\n%s", name, err, out)
 	}
