@@ -322,16 +322,19 @@ func TestPackBuilderCreate(t *testing.T) {
 // published) of every tool set, and with the builder pack made from
 // builder.toml. The app serves, on run:static where the extension ran, and
 // pack inspect and pack sbom download read the image. The builds of one tool
-// set share one build cache.
+// set share one build cache. The launch layers of the image from pack's
+// builder are compared with distill build's once (a distill build costs time).
 func TestPackBuild(t *testing.T) {
-	for _, e := range packFixtures(t) {
+	for i, e := range packFixtures(t) {
 		t.Run(e.set.Name, func(t *testing.T) {
 			for _, f := range packFlows {
 				t.Run(f.name, func(t *testing.T) { e.checkGoBuild(t, e.distillBuilder, f) })
 			}
 			t.Run("pack-builder", func(t *testing.T) {
 				local := e.checkGoBuild(t, e.packBuilder, packFlows[0])
-				sameLaunchLayers(t, local)
+				if i == 0 {
+					sameLaunchLayers(t, local)
+				}
 			})
 		})
 	}
@@ -466,10 +469,9 @@ func TestPackRebase(t *testing.T) {
 				}
 				checkPackMixesMediaTypes(t, ref)
 				// The way around: rebase in podman, push from there.
-				harness.Podman(t, "pull", "--quiet", ref)
-				t.Cleanup(func() { exec.Command("podman", "rmi", "--force", ref).Run() })
 				pushImage(t, ref, app)
 				harness.Podman(t, "pull", "--quiet", ref)
+				t.Cleanup(func() { exec.Command("podman", "rmi", "--force", ref).Run() })
 				e.rebase(t, ref, runRef, newTop)
 				harness.Podman(t, "push", "--quiet", "--tls-verify=false", ref)
 				harness.Podman(t, "rmi", "--force", ref)
@@ -480,7 +482,7 @@ func TestPackRebase(t *testing.T) {
 				if status, _ := harness.Run(t, ref).WaitHTTP(t, "/"); status != 200 {
 					t.Fatalf("GET / = %d after the rebase and push", status)
 				}
-				e.checkInspect(t, ref, true, runRef)
+				e.checkInspect(t, ref, true, newTop) // pack inspect shows the base image's top layer
 			})
 		})
 	}
@@ -557,7 +559,7 @@ func (e *packEnv) rebaseInDaemon(t *testing.T, app v1.Image, runRef, newTop stri
 	if status, _ := harness.Run(t, ref).WaitHTTP(t, "/"); status != 200 {
 		t.Fatalf("GET / = %d after the rebase", status)
 	}
-	e.checkInspect(t, ref, false, runRef)
+	e.checkInspect(t, ref, false, newTop)
 }
 
 // rebase runs pack rebase of ref in podman onto runRef and checks the new top
