@@ -562,12 +562,13 @@ func (e *packEnv) rebaseInDaemon(t *testing.T, app v1.Image, runRef, newTop stri
 	e.checkInspect(t, ref, false, newTop)
 }
 
-// rebase runs pack rebase of ref in podman onto runRef and checks the new top
-// layer. --force: the app names its run image distill/run:static, not runRef.
+// rebase runs pack rebase of ref in podman onto runRef (pulled first: with
+// --pull-policy always pack would pull ref too) and checks the new top layer.
+// --force: the app names its run image distill/run:static, not runRef.
 func (e *packEnv) rebase(t *testing.T, ref, runRef, newTop string) {
 	t.Helper()
-	if out, err := e.run("rebase", ref, "--run-image", runRef, "--pull-policy", "always", "--force",
-		"--insecure-registry", e.registry); err != nil {
+	harness.Podman(t, "pull", "--quiet", runRef)
+	if out, err := e.run("rebase", ref, "--run-image", runRef, "--pull-policy", "never", "--force"); err != nil {
 		t.Fatalf("pack rebase %s: %v\n%s", ref, err, out)
 	}
 	if after := runImageOf(t, podmanName(ref)); after.RunImage.TopLayer != newTop {
