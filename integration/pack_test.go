@@ -473,7 +473,8 @@ func TestPackRebase(t *testing.T) {
 				harness.Podman(t, "pull", "--quiet", ref)
 				t.Cleanup(func() { exec.Command("podman", "rmi", "--force", ref).Run() })
 				e.rebase(t, ref, runRef, newTop)
-				harness.Podman(t, "push", "--quiet", "--tls-verify=false", ref)
+				// --format oci: left to choose, podman 4.3 pushes the rebased image as a Docker schema 1 manifest, which pack cannot read.
+				harness.Podman(t, "push", "--quiet", "--tls-verify=false", "--format", "oci", ref)
 				harness.Podman(t, "rmi", "--force", ref)
 				harness.Podman(t, "pull", "--quiet", ref)
 				if after := runImageOf(t, ref); after.RunImage.TopLayer != newTop {
