@@ -264,6 +264,20 @@ type lifecycleLabel struct {
 		TopLayer string `json:"topLayer"`
 		Image    string `json:"image"`
 	} `json:"runImage"`
+	// Stack is where Platform APIs before 0.12 record the run image.
+	Stack struct {
+		RunImage struct {
+			Image string `json:"image"`
+		} `json:"runImage"`
+	} `json:"stack"`
+}
+
+// runImage is the run image the label names, at any Platform API.
+func (l lifecycleLabel) runImage() string {
+	if l.RunImage.Image != "" {
+		return l.RunImage.Image
+	}
+	return l.Stack.RunImage.Image
 }
 
 func runImageOf(t *testing.T, ref string) lifecycleLabel {
@@ -638,8 +652,8 @@ func (e *packEnv) checkCreator(t *testing.T, api, cache string) {
 	t.Logf("%s creator at Platform API %s: %.1f s", e.set.Name, api, time.Since(start).Seconds())
 	harness.Podman(t, "pull", "--quiet", ref)
 	t.Cleanup(func() { exec.Command("podman", "rmi", "--force", ref).Run() })
-	if md := runImageOf(t, ref); !strings.HasSuffix(md.RunImage.Image, "distill/run:base") {
-		t.Errorf("run image %q, want .../distill/run:base", md.RunImage.Image)
+	if md := runImageOf(t, ref); !strings.HasSuffix(md.runImage(), "distill/run:base") {
+		t.Errorf("run image %q, want .../distill/run:base", md.runImage())
 	}
 	if status, _ := harness.Run(t, ref).WaitHTTP(t, "/"); status != 200 {
 		t.Fatalf("GET / = %d", status)
