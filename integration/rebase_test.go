@@ -207,9 +207,9 @@ func readFile(t *testing.T, p string) string {
 // rebuilt one in the registry; podman pulls it and it serves.
 func TestRebasePackBuild(t *testing.T) {
 	testenv.Slow(t, "an integration test: builds, loads and runs real images")
-	e := packFixture(t)
+	e := packFixtures(t)[0]
 	appRef := e.prefix + "/pack-rebase:go"
-	e.build(t, copyApp(t, "samples/go-mux"), e.distillBuilder, appRef, "--publish")
+	e.build(t, copyApp(t, "samples/go-mux"), e.distillBuilder, appRef, "distill-it-rebase-cache", packFlows[2])
 	before := inspectJSON(t, appRef)
 	t.Run("inspect", func(t *testing.T) {
 		if !strings.HasSuffix(before.RunImage.Image, "distill/run:static") || before.DefaultProcess != "web" {

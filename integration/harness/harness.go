@@ -94,7 +94,8 @@ func pingSocket(socket string) error {
 }
 
 // ToolsDir is the directory scripts/tools fills (DISTILL_TOOLS, else
-// .cache/tools at the module root): bin/pack, lifecycle/, lifecycle.tgz.
+// .cache/tools at the module root): one directory per tool set (ToolSets) and,
+// linked to the default set, bin/pack, lifecycle/, lifecycle.tgz.
 // It skips the test (fails under CI) when pack or the lifecycle tarball is
 // missing.
 func ToolsDir(t testing.TB) string {
@@ -114,7 +115,49 @@ func ToolsDir(t testing.TB) string {
 	return dir
 }
 
-// Pack is the path of the pack CLI that scripts/tools built.
+// ToolSet is one pack + lifecycle pair that scripts/tools builds into
+// <ToolsDir>/<Name>.
+type ToolSet struct {
+	Name string
+	// PlatformAPIs are the Platform APIs the tests drive its lifecycle's
+	// creator at: what kpack and Tekton use, up to the newest it speaks.
+	PlatformAPIs []string
+	Dir          string
+}
+
+// Pack is the set's pack CLI.
+func (s ToolSet) Pack() string { return filepath.Join(s.Dir, "bin", "pack") }
+
+// LifecycleTarball is the set's lifecycle archive, for `distill builder create
+// --lifecycle` or builder.toml's `[lifecycle] uri`.
+func (s ToolSet) LifecycleTarball() string { return filepath.Join(s.Dir, "lifecycle.tgz") }
+
+// toolSets mirrors SETS in scripts/tools.
+var toolSets = []ToolSet{
+	{Name: "pack0.38-lifecycle0.20", PlatformAPIs: []string{"0.9", "0.13"}},
+	{Name: "pack0.40-lifecycle0.21", PlatformAPIs: []string{"0.9", "0.13", "0.15"}},
+}
+
+// ToolSets are the tool sets scripts/tools builds, each checked to be there:
+// it skips the test (fails under CI) when one is missing.
+func ToolSets(t testing.TB) []ToolSet {
+	t.Helper()
+	root := ToolsDir(t)
+	sets := make([]ToolSet, 0, len(toolSets))
+	for _, s := range toolSets {
+		s.Dir = filepath.Join(root, s.Name)
+		for _, f := range []string{"bin/pack", "lifecycle.tgz", "lifecycle/lifecycle", "lifecycle/launcher"} {
+			if _, err := os.Stat(filepath.Join(s.Dir, f)); err != nil {
+				unavailable(t, "tool set %s has no %s in %s; run scripts/tools", s.Name, f, root)
+				return nil
+			}
+		}
+		sets = append(sets, s)
+	}
+	return sets
+}
+
+// Pack is the path of the pack CLI that scripts/tools built (the default set).
 func Pack(t testing.TB) string {
 	t.Helper()
 	return filepath.Join(ToolsDir(t), "bin", "pack")
