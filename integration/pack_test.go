@@ -19,7 +19,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -525,25 +524,11 @@ func requireOCI(t *testing.T, imgs ...v1.Image) {
 	}
 }
 
-// packRebaseRunImage is run:static plus one file, and its top layer's diff ID.
+// packRebaseRunImage is run:static plus one file (rebuiltRunImage, labels unchanged), and its top
+// layer's diff ID.
 func packRebaseRunImage(t *testing.T) (v1.Image, string) {
 	t.Helper()
-	store, err := image.OpenStore(mustStoreDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := store.Get("distill/run:static")
-	if err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarLayer(map[string]string{"etc/distill-rebased": "yes\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	newRun, err := mutate.AppendLayers(run, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
+	newRun := rebuiltRunImage(t, func(map[string]string) {})
 	cf, err := newRun.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
