@@ -209,7 +209,10 @@ func TestRebasePackBuild(t *testing.T) {
 	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	e := packFixtures(t)[0]
 	appRef := e.prefix + "/pack-rebase:go"
-	e.build(t, copyApp(t, "samples/go-mux"), e.distillBuilder, appRef, "distill-it-rebase-cache", packFlows[2])
+	_, _, local := e.build(t, copyApp(t, "samples/go-mux"), e.distillBuilder, appRef, "distill-it-rebase-cache", packFlows[2])
+	// The published flow pulls the image back into podman; inspect looks in the daemon first, so
+	// the local copy goes and every inspect below reads the registry, where rebase writes.
+	exec.Command("podman", "rmi", "--force", local).Run()
 	before := inspectJSON(t, appRef)
 	t.Run("inspect", func(t *testing.T) {
 		if !strings.HasSuffix(before.RunImage.Image, "distill/run:static") || before.DefaultProcess != "web" {
