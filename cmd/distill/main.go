@@ -13,6 +13,7 @@ import (
 
 	"github.com/distill-build/distill"
 	"github.com/distill-build/distill/internal/builder"
+	"github.com/distill-build/distill/internal/image"
 )
 
 // binary is this program as the runner of the buildpacks and extensions
@@ -41,7 +42,9 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBuildCommand(), newInspectCommand(), newRebaseCommand(), newStackCommand(), newBuilderCommand(), newBuildpackCommand(), newVersionCommand())
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	image.RemoveTemporaries()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ERROR:", err)
 		os.Exit(1)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/moby/moby/client"
 )
 
 // Source is a place Resolve looks for an image.
@@ -100,9 +101,20 @@ func fromDaemon(ctx context.Context, ref name.Reference, o options) (v1.Image, e
 		release()
 		return nil, nil
 	}
+	ref = daemonName(ctx, c, ref)
 	// The image stays readable after this call returns: the client is not
 	// closed here; its idle connections go when it is collected.
 	img, err := daemon.Image(ref, daemon.WithClient(c), daemon.WithContext(ctx), daemon.WithFileBufferedOpener())
+	if err == nil {
+		_, err = img.Manifest() // the daemon saves the image now
+	}
+	if mc, ok := c.(*client.Client); ok && err != nil && strings.Contains(err.Error(), podmanZstdError) {
+		release()
+		img, isPodman, err := fromPodman(ctx, mc, ref, o.platform)
+		if isPodman {
+			return img, err
+		}
+	}
 	if errdefs.IsNotFound(err) {
 		return nil, &NotFoundError{Ref: ref.String(), Where: "daemon " + DaemonHost()}
 	}
@@ -110,6 +122,32 @@ func fromDaemon(ctx context.Context, ref name.Reference, o options) (v1.Image, e
 		return nil, fmt.Errorf("reading %s from daemon %s: %w", ref, DaemonHost(), err)
 	}
 	return img, nil
+}
+
+// daemonName is the daemon's own name for a tag ref, which can differ from
+// the Docker Hub name go-containerregistry gives a short name: podman keeps
+// "app:1" as localhost/app:1, while the daemon package asks it to save
+// index.docker.io/library/app:1. It is the first of the image's RepoTags
+// that ends in ref as written but is named otherwise; ref when none is.
+func daemonName(ctx context.Context, c daemon.Client, ref name.Reference) name.Reference {
+	tag, ok := ref.(name.Tag)
+	if !ok {
+		return ref
+	}
+	res, err := c.ImageInspect(ctx, ref.String())
+	if err != nil {
+		return ref
+	}
+	for _, rt := range res.RepoTags {
+		t, err := name.NewTag(rt)
+		if err != nil || t.Name() == tag.Name() {
+			continue
+		}
+		if rt == ref.String() || strings.HasSuffix(rt, "/"+ref.String()) {
+			return t
+		}
+	}
+	return ref
 }
 
 func fromRegistry(ctx context.Context, ref name.Reference, o options) (v1.Image, error) {

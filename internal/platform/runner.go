@@ -160,7 +160,11 @@ func directSandbox(h host) (*buildSandbox, error) {
 // inBuildImage says why h is not a CNB build image run by its CNB user (nil
 // when it is).
 func inBuildImage(h host, env buildpack.Env) error {
-	for name, want := range map[string]int{"CNB_USER_ID": h.uid, "CNB_GROUP_ID": h.gid} {
+	for _, id := range []struct {
+		name string
+		want int
+	}{{"CNB_USER_ID", h.uid}, {"CNB_GROUP_ID", h.gid}} {
+		name, want := id.name, id.want
 		v, ok := env[name]
 		if !ok {
 			return fmt.Errorf("%s is not set", name)
