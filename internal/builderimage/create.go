@@ -85,24 +85,94 @@ func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOpt
 	if err != nil {
 		return nil, fmt.Errorf("reading build image %s: %w", b.Config.Build.Image, err)
 	}
-	env := buildpack.NewEnv(cf.Config.Env)
-	uid, gid, err := cnbIDs(env, b.Config.Build.Image)
+	uid, gid, err := cnbIDs(buildpack.NewEnv(cf.Config.Env), b.Config.Build.Image)
 	if err != nil {
 		return nil, err
 	}
-	stackID := cf.Config.Labels[LabelStackID]
-	if id := b.Config.Stack.ID; id != "" {
-		if stackID != "" && stackID != id {
-			return nil, fmt.Errorf("%s: [stack] id %q, but build image %s has %s=%q", b.Config.Path, id, b.Config.Build.Image, LabelStackID, stackID)
-		}
-		stackID = id
+	stackID, err := builderStackID(b, cf.Config.Labels[LabelStackID])
+	if err != nil {
+		return nil, err
 	}
 
 	lw := &layers{staging: o.Staging}
 	defer lw.cleanup()
+	if err := lw.add(baseTar(b, uid, gid), "distill: builder directories"); err != nil {
+		return nil, err
+	}
+	lct, err := lifecycleTar(ctx, lc)
+	if err != nil {
+		return nil, fmt.Errorf("reading lifecycle %s: %w", lcPath, err)
+	}
+	if err := lw.add(lct, "distill: lifecycle "+lc.Descriptor.Lifecycle.Version); err != nil {
+		return nil, err
+	}
+	md := BuilderMetadata{
+		Description: b.Config.Description,
+		Lifecycle:   lc.Metadata(),
+		CreatedBy:   CreatorMetadata{Name: createdByName, Version: Version},
+		Buildpacks:  []ModuleInfo{},
+	}
+	bpLayers, err := lw.addModules(b.Buildpacks, &md.Buildpacks)
+	if err != nil {
+		return nil, err
+	}
+	exLayers, err := lw.addModules(b.Extensions, &md.Extensions)
+	if err != nil {
+		return nil, err
+	}
+	order, err := resolveOrder(b, b.Config.Order, b.Buildpacks)
+	if err != nil {
+		return nil, err
+	}
+	orderExt, err := resolveOrder(b, b.Config.OrderExtensions, b.Extensions)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range b.Config.RunImages() {
+		md.RunImages = append(md.RunImages, RunImageMetadata{Image: r.Image, Mirrors: r.Mirrors})
+	}
+	md.Stack.RunImage = md.RunImages[0]
+	cfgTar, err := configTar(buildpack.OrderFile{Order: order, OrderExtensions: orderExt}, md.RunImages)
+	if err != nil {
+		return nil, err
+	}
+	if err := lw.add(cfgTar, "distill: order.toml, run.toml, stack.toml"); err != nil {
+		return nil, err
+	}
 
-	// Directories the lifecycle expects, owned as pack makes them.
-	base := lw.tar()
+	img, err := mutate.Append(image.OCI(build), lw.adds...)
+	if err != nil {
+		return nil, err
+	}
+	labels := builderLabels{metadata: md, buildpacks: bpLayers, order: order, stackID: stackID}
+	if len(b.Extensions) > 0 {
+		labels.extensions, labels.orderExtensions = exLayers, orderExt
+	}
+	img, err = withBuilderConfig(img, labels, uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	lw.keep = true // the image reads its layers from the staging files
+	return img, nil
+}
+
+// builderStackID is builder.toml's [stack] id, else the build image's stack
+// label; an error when both are set and differ.
+func builderStackID(b *builder.Builder, fromImage string) (string, error) {
+	id := b.Config.Stack.ID
+	if id == "" {
+		return fromImage, nil
+	}
+	if fromImage != "" && fromImage != id {
+		return "", fmt.Errorf("%s: [stack] id %q, but build image %s has %s=%q", b.Config.Path, id, b.Config.Build.Image, LabelStackID, fromImage)
+	}
+	return id, nil
+}
+
+// baseTar holds the directories the lifecycle expects, owned as pack makes
+// them, and the builder's build-config env files.
+func baseTar(b *builder.Builder, uid, gid int) *tarBuilder {
+	base := &tarBuilder{}
 	base.dir("workspace", 0o755, uid, gid)
 	base.dir("layers", 0o755, uid, gid)
 	for _, d := range []string{"cnb", "cnb/buildpacks", "cnb/extensions", "platform", "platform/env", "cnb/build-config", "cnb/build-config/env"} {
@@ -113,14 +183,15 @@ func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOpt
 	for _, e := range envs {
 		base.file(path.Join(strings.TrimPrefix(cnbBuildConfigEnvDir, "/"), e.Name), []byte(e.Value), 0o644, 0, 0)
 	}
-	if err := lw.add(base, "distill: builder directories"); err != nil {
-		return nil, err
-	}
+	return base
+}
 
-	// The lifecycle.
-	lct := lw.tar()
+// lifecycleTar holds the lifecycle's files under /cnb/lifecycle, and the
+// /lifecycle link pack adds for old platforms.
+func lifecycleTar(ctx context.Context, lc *Lifecycle) (*tarBuilder, error) {
+	lct := &tarBuilder{}
 	lct.dir("cnb", 0o755, 0, 0)
-	err = lc.walk(ctx, func(name string, hdr *tar.Header, r io.Reader) error {
+	err := lc.walk(ctx, func(name string, hdr *tar.Header, r io.Reader) error {
 		rest, ok := strings.CutPrefix(name, "lifecycle")
 		if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
 			return nil
@@ -141,124 +212,100 @@ func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOpt
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading lifecycle %s: %w", lcPath, err)
-	}
-	lct.symlink("lifecycle", cnbLifecycleDir, 0, 0) // pack adds it for old platforms
-	if err := lw.add(lct, "distill: lifecycle "+lc.Descriptor.Lifecycle.Version); err != nil {
 		return nil, err
 	}
+	lct.symlink("lifecycle", cnbLifecycleDir, 0, 0)
+	return lct, nil
+}
 
-	// One layer per buildpack and extension.
-	md := BuilderMetadata{
-		Description: b.Config.Description,
-		Lifecycle:   lc.Metadata(),
-		CreatedBy:   CreatorMetadata{Name: createdByName, Version: Version},
-		Buildpacks:  []ModuleInfo{},
-	}
-	bpLayers, exLayers := ModuleLayers{}, ModuleLayers{}
-	for _, group := range []struct {
-		list   []*buildpack.Descriptor
-		labels ModuleLayers
-		info   *[]ModuleInfo
-	}{{b.Buildpacks, bpLayers, &md.Buildpacks}, {b.Extensions, exLayers, &md.Extensions}} {
-		for _, d := range group.list {
-			l, err := ModuleLayer(d, lw.staging)
-			if err != nil {
-				return nil, err
-			}
-			diff, err := l.DiffID()
-			if err != nil {
-				return nil, err
-			}
-			lw.addLayer(l, "distill: "+d.Kind()+" "+d.Key())
-			info := d.Info()
-			if group.labels[info.ID] == nil {
-				group.labels[info.ID] = map[string]ModuleLayerInfo{}
-			}
-			group.labels[info.ID][info.Version] = ModuleLayerInfo{
-				API: d.API, Stacks: jsonStacks(d.Stacks), Targets: d.Targets, Order: d.Order,
-				LayerDiffID: diff.String(), Homepage: info.Homepage, Name: info.Name,
-			}
-			*group.info = append(*group.info, moduleInfo(d))
+// addModules adds one layer per module (buildpack or extension), appends
+// each module's metadata to info, and returns the layers label's content.
+func (l *layers) addModules(modules []*buildpack.Descriptor, info *[]ModuleInfo) (ModuleLayers, error) {
+	out := ModuleLayers{}
+	for _, d := range modules {
+		layer, err := ModuleLayer(d, l.staging)
+		if err != nil {
+			return nil, err
 		}
+		diff, err := layer.DiffID()
+		if err != nil {
+			return nil, err
+		}
+		l.addLayer(layer, "distill: "+d.Kind()+" "+d.Key())
+		mi := d.Info()
+		if out[mi.ID] == nil {
+			out[mi.ID] = map[string]ModuleLayerInfo{}
+		}
+		out[mi.ID][mi.Version] = ModuleLayerInfo{
+			API: d.API, Stacks: jsonStacks(d.Stacks), Targets: d.Targets, Order: d.Order,
+			LayerDiffID: diff.String(), Homepage: mi.Homepage, Name: mi.Name,
+		}
+		*info = append(*info, moduleInfo(d))
 	}
+	return out, nil
+}
 
-	// order.toml, run.toml, stack.toml.
-	order, err := resolveOrder(b, b.Config.Order, b.Buildpacks)
-	if err != nil {
-		return nil, err
+// configTar holds /cnb/order.toml, run.toml and stack.toml.
+func configTar(order buildpack.OrderFile, runImages []RunImageMetadata) (*tarBuilder, error) {
+	t := &tarBuilder{}
+	t.dir("cnb", 0o755, 0, 0)
+	for _, f := range []struct {
+		path string
+		v    any
+	}{
+		{cnbOrderPath, order},
+		{cnbRunPath, struct {
+			Images []RunImageMetadata `toml:"images"`
+		}{runImages}},
+		{cnbStackPath, struct {
+			RunImage RunImageMetadata `toml:"run-image"`
+		}{runImages[0]}},
+	} {
+		data, err := tomlBytes(f.v)
+		if err != nil {
+			return nil, err
+		}
+		t.file(strings.TrimPrefix(f.path, "/"), data, 0o644, 0, 0)
 	}
-	orderExt, err := resolveOrder(b, b.Config.OrderExtensions, b.Extensions)
-	if err != nil {
-		return nil, err
-	}
-	runImages := b.Config.RunImages()
-	var runMD []RunImageMetadata
-	for _, r := range runImages {
-		runMD = append(runMD, RunImageMetadata{Image: r.Image, Mirrors: r.Mirrors})
-	}
-	md.RunImages = runMD
-	md.Stack.RunImage = runMD[0]
-	cfgTar := lw.tar()
-	cfgTar.dir("cnb", 0o755, 0, 0)
-	orderTOML, err := tomlBytes(buildpack.OrderFile{Order: order, OrderExtensions: orderExt})
-	if err != nil {
-		return nil, err
-	}
-	cfgTar.file(strings.TrimPrefix(cnbOrderPath, "/"), orderTOML, 0o644, 0, 0)
-	runTOML, err := tomlBytes(struct {
-		Images []RunImageMetadata `toml:"images"`
-	}{runMD})
-	if err != nil {
-		return nil, err
-	}
-	cfgTar.file(strings.TrimPrefix(cnbRunPath, "/"), runTOML, 0o644, 0, 0)
-	stackTOML, err := tomlBytes(struct {
-		RunImage RunImageMetadata `toml:"run-image"`
-	}{runMD[0]})
-	if err != nil {
-		return nil, err
-	}
-	cfgTar.file(strings.TrimPrefix(cnbStackPath, "/"), stackTOML, 0o644, 0, 0)
-	if err := lw.add(cfgTar, "distill: order.toml, run.toml, stack.toml"); err != nil {
-		return nil, err
-	}
+	return t, nil
+}
 
-	img, err := mutate.Append(image.OCI(build), lw.adds...)
-	if err != nil {
-		return nil, err
-	}
-	cf, err = img.ConfigFile()
+// builderLabels are the values of the labels a builder carries beside its
+// build image's (nil extension fields: no extension labels).
+type builderLabels struct {
+	metadata        BuilderMetadata
+	buildpacks      ModuleLayers
+	order           buildpack.Order
+	extensions      ModuleLayers
+	orderExtensions buildpack.Order
+	stackID         string
+}
+
+// withBuilderConfig sets the builder labels, the working directory /layers,
+// the CNB user (unless the build image names one) and the epoch creation time.
+func withBuilderConfig(img v1.Image, l builderLabels, uid, gid int) (v1.Image, error) {
+	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
 	cfg := cf.Config
-	labels := map[string]string{}
-	for k, v := range cfg.Labels {
-		labels[k] = v
+	labels := maps.Clone(cfg.Labels)
+	if labels == nil {
+		labels = map[string]string{}
 	}
-	for k, v := range map[string]any{
-		LabelBuilderMetadata: md,
-		LabelBuildpackLayers: bpLayers,
-		LabelBuildpackOrder:  order,
-	} {
+	values := map[string]any{LabelBuilderMetadata: l.metadata, LabelBuildpackLayers: l.buildpacks, LabelBuildpackOrder: l.order}
+	if l.extensions != nil {
+		values[LabelExtensionLayers], values[LabelOrderExtensions] = l.extensions, l.orderExtensions
+	}
+	for k, v := range values {
 		s, err := json.Marshal(v)
 		if err != nil {
 			return nil, err
 		}
 		labels[k] = string(s)
 	}
-	if len(b.Extensions) > 0 {
-		for k, v := range map[string]any{LabelExtensionLayers: exLayers, LabelOrderExtensions: orderExt} {
-			s, err := json.Marshal(v)
-			if err != nil {
-				return nil, err
-			}
-			labels[k] = string(s)
-		}
-	}
-	if stackID != "" {
-		labels[LabelStackID] = stackID
+	if l.stackID != "" {
+		labels[LabelStackID] = l.stackID
 	}
 	if _, ok := labels[LabelStackMixins]; !ok {
 		labels[LabelStackMixins] = "[]"
@@ -272,12 +319,7 @@ func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOpt
 	if err != nil {
 		return nil, err
 	}
-	img, err = mutate.CreatedAt(img, v1.Time{Time: image.Epoch})
-	if err != nil {
-		return nil, err
-	}
-	lw.keep = true // the image reads its layers from the staging files
-	return img, nil
+	return mutate.CreatedAt(img, v1.Time{Time: image.Epoch})
 }
 
 // resolveOrder fills in the version of every group member from the modules.
@@ -359,8 +401,6 @@ type layers struct {
 	files   []string
 	keep    bool
 }
-
-func (l *layers) tar() *tarBuilder { return &tarBuilder{} }
 
 func (l *layers) add(t *tarBuilder, createdBy string) error {
 	f, err := os.CreateTemp(l.staging, "distill-builder-*.tar")
