@@ -216,7 +216,18 @@ func ferr(field, format string, args ...any) error {
 	return &fieldError{field: field, msg: fmt.Sprintf(format, args...)}
 }
 
+// validate checks d field by field; the first fault is a *fieldError naming
+// the field. It also fills each dir's parsed mode.
 func (d *Definition) validate() error {
+	for _, check := range []func() error{d.validateRequired, d.validateUser, d.validateEnv, d.validatePackages, d.validateFiles} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Definition) validateRequired() error {
 	switch {
 	case d.Image == "":
 		return ferr("ref", "required")
@@ -243,6 +254,10 @@ func (d *Definition) validate() error {
 	if err := checkGlobs("exclude", d.Exclude); err != nil {
 		return err
 	}
+	return nil
+}
+
+func (d *Definition) validateUser() error {
 	u := d.User
 	switch {
 	case u.Name == "":
@@ -258,14 +273,22 @@ func (d *Definition) validate() error {
 	case u.Shell != "" && !path.IsAbs(u.Shell):
 		return ferr("user.shell", "%q: must be an absolute path", u.Shell)
 	}
+	return nil
+}
+
+// validateEnv checks env (names, and the CNB ids against the user) and labels.
+func (d *Definition) validateEnv() error {
 	for _, k := range slices.Sorted(maps.Keys(d.Env)) {
 		if !envKey.MatchString(k) {
 			return ferr("env."+k, "not a valid variable name")
 		}
 	}
-	for k, want := range map[string]int{"CNB_USER_ID": u.UID, "CNB_GROUP_ID": u.GID} {
-		if v, ok := d.Env[k]; ok && v != strconv.Itoa(want) {
-			return ferr("env."+k, "%q does not match the user (%d)", v, want)
+	for _, id := range []struct {
+		name string
+		want int
+	}{{"CNB_USER_ID", d.User.UID}, {"CNB_GROUP_ID", d.User.GID}} {
+		if v, ok := d.Env[id.name]; ok && v != strconv.Itoa(id.want) {
+			return ferr("env."+id.name, "%q does not match the user (%d)", v, id.want)
 		}
 	}
 	if v, ok := d.Env["CNB_STACK_ID"]; ok && v != d.StackID {
@@ -276,6 +299,10 @@ func (d *Definition) validate() error {
 			return ferr("labels", "empty label name")
 		}
 	}
+	return nil
+}
+
+func (d *Definition) validatePackages() error {
 	seen := map[string]bool{}
 	for i, p := range d.Packages {
 		f := fmt.Sprintf("packages[%d]", i)
@@ -303,6 +330,11 @@ func (d *Definition) validate() error {
 			}
 		}
 	}
+	return nil
+}
+
+// validateFiles checks the CA bundle, dirs and symlinks.
+func (d *Definition) validateFiles() error {
 	if c := d.CABundle; c != nil {
 		if err := checkRel("ca_bundle.path", c.Path); err != nil {
 			return err
@@ -313,7 +345,7 @@ func (d *Definition) validate() error {
 		if err := checkGlobs("ca_bundle.certs", []string{c.Certs}); err != nil {
 			return err
 		}
-		if !seen["ca-certificates"] {
+		if !slices.ContainsFunc(d.Packages, func(p Package) bool { return p.Name == "ca-certificates" }) {
 			return ferr("ca_bundle", "needs the ca-certificates package in packages")
 		}
 	}
