@@ -118,32 +118,10 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		}
 	}()
 
-	phase(o.Log, "DETECTING", "")
 	box := &container{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID}
-	det := &detector{container: box}
-	detected, err := det.Detect(ctx, o.Order, o.OrderExtensions)
+	detected, runRef, err := detectAndGenerate(ctx, box, o)
 	if err != nil {
 		return nil, err
-	}
-	for _, d := range detected.Extensions {
-		fmt.Fprintf(o.Log, "%-32s %s (extension)\n", d.Info().ID, d.Info().Version)
-	}
-	for _, d := range detected.Group {
-		fmt.Fprintf(o.Log, "%-32s %s\n", d.Info().ID, d.Info().Version)
-	}
-
-	runRef := o.RunImages[0]
-	if len(detected.Extensions) > 0 {
-		phase(o.Log, "GENERATING", "")
-		gen := &generator{container: box, log: o.Log}
-		ref, err := gen.Generate(ctx, detected.Extensions)
-		if err != nil {
-			return nil, err
-		}
-		if ref != "" {
-			runRef = ref
-			fmt.Fprintf(o.Log, "Run image switched to %s\n", runRef)
-		}
 	}
 
 	cache := o.Cache
@@ -193,6 +171,39 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		},
 		cache: o.Cache,
 	}, nil
+}
+
+// detectAndGenerate runs detect and, when extensions pass, generate: the
+// groups that passed and the run image (o.RunImages[0] unless an extension
+// switched it).
+func detectAndGenerate(ctx context.Context, box *container, o Options) (*DetectResult, string, error) {
+	phase(o.Log, "DETECTING", "")
+	det := &detector{container: box}
+	detected, err := det.Detect(ctx, o.Order, o.OrderExtensions)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, d := range detected.Extensions {
+		fmt.Fprintf(o.Log, "%-32s %s (extension)\n", d.Info().ID, d.Info().Version)
+	}
+	for _, d := range detected.Group {
+		fmt.Fprintf(o.Log, "%-32s %s\n", d.Info().ID, d.Info().Version)
+	}
+	runRef := o.RunImages[0]
+	if len(detected.Extensions) == 0 {
+		return detected, runRef, nil
+	}
+	phase(o.Log, "GENERATING", "")
+	gen := &generator{container: box, log: o.Log}
+	ref, err := gen.Generate(ctx, detected.Extensions)
+	if err != nil {
+		return nil, "", err
+	}
+	if ref != "" {
+		runRef = ref
+		fmt.Fprintf(o.Log, "Run image switched to %s\n", runRef)
+	}
+	return detected, runRef, nil
 }
 
 // prepare creates the build's directories in o.Layout, copies the app into
