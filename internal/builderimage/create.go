@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -59,7 +60,9 @@ func LifecyclePath(b *builder.Builder, override string) (string, error) {
 	}
 	p := b.Config.Resolve(uri)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%s: lifecycle tarball %s: %w (scripts/tools builds it; or pass --lifecycle)", b.Config.Path, p, err)
+		return "", fmt.Errorf("%s: lifecycle tarball %s: %w; pass --lifecycle FILE, a CNB lifecycle release tarball "+
+			"(lifecycle-v<version>+linux.x86-64.tgz from the buildpacks/lifecycle releases; scripts/tools in a distill checkout builds one from source)",
+			b.Config.Path, p, errors.Unwrap(err))
 	}
 	return p, nil
 }
