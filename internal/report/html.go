@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -197,4 +198,20 @@ func (n *Node) title(layer string) string {
 		fmt.Fprintf(&b, " · %s uncompressed in %d files", Size(n.Size), n.Files)
 	}
 	return b.String()
+}
+
+// WriteHTMLFile writes the page (WriteHTML) to the file p.
+func (r *Report) WriteHTMLFile(ctx context.Context, p string, img v1.Image, o HTMLOptions) error {
+	f, err := os.Create(p)
+	if err != nil {
+		return fmt.Errorf("the HTML report: %w", err)
+	}
+	if err := r.WriteHTML(ctx, f, img, o); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("the HTML report: %w", err)
+	}
+	return nil
 }
