@@ -6,7 +6,6 @@ package budget
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/docker/go-units"
@@ -90,6 +89,5 @@ func LargestFiles(ctx context.Context, img v1.Image, layerNames []string, n int)
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(files, func(i, j int) bool { return files[i].Size > files[j].Size })
-	return files[:min(n, len(files))], nil
+	return report.Largest(files, n), nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -18,6 +20,11 @@ type File struct {
 	Path  string `json:"path"`  // absolute: "/usr/lib/libc.so.6"
 	Layer string `json:"layer"` // the name of its layer's row: "distill/go:app"
 	Size  int64  `json:"size"`  // uncompressed
+	// Compressed is the file's share of its layer's compressed size, in
+	// proportion to its uncompressed size among the layer's regular files:
+	// an approximation (a file's own ratio is not known without compressing
+	// it alone); 0 in a layer whose files are all empty.
+	Compressed float64 `json:"-"`
 }
 
 // Files lists the regular files of every layer of img, in image order;
@@ -43,7 +50,8 @@ func Files(ctx context.Context, img v1.Image, layerNames []string) ([]File, erro
 }
 
 // LayerFiles lists the regular files of one layer (read through the one
-// tar reader, archive.Walk), each named as being in layer name.
+// tar reader, archive.Walk), each named as being in layer name, with its
+// approximate share of the layer's compressed size.
 func LayerFiles(ctx context.Context, l v1.Layer, name string) ([]File, error) {
 	rc, err := l.Uncompressed()
 	if err != nil {
@@ -60,5 +68,26 @@ func LayerFiles(ctx context.Context, l v1.Layer, name string) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing the files of %s: %w", name, err)
 	}
+	compressed, err := l.Size()
+	if err != nil {
+		return nil, fmt.Errorf("reading the size of %s: %w", name, err)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.Size
+	}
+	for i := range files {
+		if total > 0 {
+			files[i].Compressed = float64(compressed) * float64(files[i].Size) / float64(total)
+		}
+	}
 	return files, nil
+}
+
+// Largest is the n largest of files by uncompressed size (the first listed
+// first among equals), largest first.
+func Largest(files []File, n int) []File {
+	files = slices.Clone(files)
+	sort.SliceStable(files, func(i, j int) bool { return files[i].Size > files[j].Size })
+	return files[:min(n, len(files))]
 }

@@ -7,7 +7,7 @@ import (
 	"html/template"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -62,7 +62,7 @@ func (r *Report) WriteHTML(ctx context.Context, w io.Writer, img v1.Image, o HTM
 
 // rowContents reads img's layers, each into the report row that lists its
 // digest.
-func (r *Report) rowContents(ctx context.Context, img v1.Image) ([][]LayerContent, error) {
+func (r *Report) rowContents(ctx context.Context, img v1.Image) ([][]File, error) {
 	rowOf := map[string]int{}
 	for i, l := range r.Layers {
 		for _, d := range l.Digests {
@@ -73,7 +73,7 @@ func (r *Report) rowContents(ctx context.Context, img v1.Image) ([][]LayerConten
 	if err != nil {
 		return nil, fmt.Errorf("reading the image's layers: %w", err)
 	}
-	out := make([][]LayerContent, len(r.Layers))
+	out := make([][]File, len(r.Layers))
 	for i, l := range layers {
 		d, err := l.Digest()
 		if err != nil {
@@ -83,15 +83,11 @@ func (r *Report) rowContents(ctx context.Context, img v1.Image) ([][]LayerConten
 		if !ok {
 			return nil, fmt.Errorf("layer %d (%s) is in no row of the report", i, d)
 		}
-		size, err := l.Size()
-		if err != nil {
-			return nil, fmt.Errorf("layer %d (%s): reading its size: %w", i, d, err)
-		}
 		files, err := LayerFiles(ctx, l, r.Layers[row].Name)
 		if err != nil {
 			return nil, err
 		}
-		out[row] = append(out[row], LayerContent{Compressed: size, Files: files})
+		out[row] = append(out[row], files...)
 	}
 	return out, nil
 }
@@ -105,7 +101,7 @@ type page struct {
 	Width, Height           int
 	Rows                    []pageRow
 	Cells                   []cell
-	Largest                 []pageFile
+	Largest                 []File
 }
 
 type pageRow struct {
@@ -114,12 +110,7 @@ type pageRow struct {
 	Share string // of the compressed total: "12.3%"
 }
 
-type pageFile struct {
-	File
-	Bytes float64 // approximate compressed share
-}
-
-func (r *Report) page(contents [][]LayerContent, o HTMLOptions) page {
+func (r *Report) page(contents [][]File, o HTMLOptions) page {
 	total := r.Total()
 	p := page{
 		Title: o.Title, Digest: r.Digest, Total: total, Reuse: o.Reuse,
@@ -142,31 +133,8 @@ func (r *Report) page(contents [][]LayerContent, o HTMLOptions) page {
 		root.Children = append(root.Children, t)
 	}
 	layout(root, treemap.Rect{W: mapWidth, H: mapHeight}, 0, "", &p.Cells)
-	p.Largest = largest(contents, largestFiles)
+	p.Largest = Largest(slices.Concat(contents...), largestFiles)
 	return p
-}
-
-// largest is the n largest files (uncompressed, as budget names them) with
-// their approximate compressed shares.
-func largest(contents [][]LayerContent, n int) []pageFile {
-	var files []pageFile
-	for _, row := range contents {
-		for _, lc := range row {
-			var total int64
-			for _, f := range lc.Files {
-				total += f.Size
-			}
-			for _, f := range lc.Files {
-				pf := pageFile{File: f}
-				if total > 0 {
-					pf.Bytes = float64(lc.Compressed) * float64(f.Size) / float64(total)
-				}
-				files = append(files, pf)
-			}
-		}
-	}
-	sort.SliceStable(files, func(i, j int) bool { return files[i].Size > files[j].Size })
-	return files[:min(n, len(files))]
 }
 
 func percent(part, whole int64) string {
@@ -200,7 +168,8 @@ func (n *Node) title(layer string) string {
 	return b.String()
 }
 
-// WriteHTMLFile writes the page (WriteHTML) to the file p.
+// WriteHTMLFile writes the page (WriteHTML) to the file p; on failure no
+// half-written page is left.
 func (r *Report) WriteHTMLFile(ctx context.Context, p string, img v1.Image, o HTMLOptions) error {
 	f, err := os.Create(p)
 	if err != nil {
@@ -208,9 +177,11 @@ func (r *Report) WriteHTMLFile(ctx context.Context, p string, img v1.Image, o HT
 	}
 	if err := r.WriteHTML(ctx, f, img, o); err != nil {
 		f.Close()
+		os.Remove(p)
 		return fmt.Errorf("%s: %w", p, err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(p)
 		return fmt.Errorf("the HTML report: %w", err)
 	}
 	return nil

@@ -167,32 +167,29 @@ func TestRowTree(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
 		compressed int64
-		layers     []LayerContent
+		files      []File
 		want       map[string]float64 // path → approximate compressed bytes
 		rest       float64
 	}{
 		{
-			name: "one layer: shares by uncompressed size", compressed: 1000,
-			layers: []LayerContent{{Compressed: 1000, Files: []File{{Path: "/a/x", Size: 300}, {Path: "/a/y", Size: 100}, {Path: "/b", Size: 600}}}},
-			want:   map[string]float64{"/a": 400, "/a/x": 300, "/a/y": 100, "/b": 600},
+			name: "directories sum their files", compressed: 1000,
+			files: []File{{Path: "/a/x", Size: 300, Compressed: 300}, {Path: "/a/y", Size: 100, Compressed: 100}, {Path: "/b", Size: 600, Compressed: 600}},
+			want:  map[string]float64{"/a": 400, "/a/x": 300, "/a/y": 100, "/b": 600},
 		},
 		{
-			name: "two layers of one row: each its own ratio", compressed: 300,
-			layers: []LayerContent{
-				{Compressed: 100, Files: []File{{Path: "/usr/lib/a", Size: 1000}}},
-				{Compressed: 200, Files: []File{{Path: "/usr/lib/b", Size: 1000}, {Path: "/etc/c", Size: 1000}}},
-			},
-			want: map[string]float64{"/usr/lib/a": 100, "/usr/lib/b": 100, "/etc/c": 100, "/usr/lib": 200},
+			name: "a file in two layers of one row weighs twice", compressed: 300,
+			files: []File{{Path: "/usr/lib/a", Size: 10, Compressed: 100}, {Path: "/usr/lib/a", Size: 10, Compressed: 120}, {Path: "/etc/c", Size: 1, Compressed: 80}},
+			want:  map[string]float64{"/usr/lib/a": 220, "/usr/lib": 220, "/etc/c": 80},
 		},
 		{
-			name: "a layer of directories only: the rest", compressed: 150,
-			layers: []LayerContent{{Compressed: 50, Files: []File{{Path: "/x", Size: 10}}}, {Compressed: 100}},
-			want:   map[string]float64{"/x": 50},
-			rest:   100,
+			name: "what no file accounts for: the rest", compressed: 150,
+			files: []File{{Path: "/x", Size: 10, Compressed: 50}},
+			want:  map[string]float64{"/x": 50},
+			rest:  100,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			root := rowTree(0, Layer{Name: "row", Compressed: tt.compressed}, tt.layers)
+			root := rowTree(0, Layer{Name: "row", Compressed: tt.compressed}, tt.files)
 			got := map[string]float64{}
 			var sum, rest float64
 			for _, c := range root.Children {
@@ -214,6 +211,45 @@ func TestRowTree(t *testing.T) {
 	}
 }
 
+// TestLayerFiles: each file gets the share of the layer's compressed size
+// its uncompressed size is of the layer's files; the shares sum to it.
+func TestLayerFiles(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		files map[string]int
+	}{
+		{name: "three files", files: map[string]int{"a/x": 3000, "a/y": 1000, "b": 6000}},
+		{name: "empty files weigh nothing", files: map[string]int{"a": 0, "b": 5000}},
+		{name: "only empty files", files: map[string]int{"a": 0}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := tarLayer(t, tt.files)
+			compressed, err := l.Size()
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := LayerFiles(context.Background(), l, "row")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var total int64
+			var sum float64
+			for _, f := range files {
+				total += f.Size
+				sum += f.Compressed
+			}
+			for _, f := range files {
+				if want := float64(compressed) * float64(f.Size) / float64(max(total, 1)); math.Abs(f.Compressed-want) > 1e-6 || f.Layer != "row" || int(f.Size) != tt.files[strings.TrimPrefix(f.Path, "/")] {
+					t.Errorf("%+v: want %d bytes in row, share %v", f, tt.files[strings.TrimPrefix(f.Path, "/")], want)
+				}
+			}
+			if want := float64(compressed); total > 0 && math.Abs(sum-want) > 1e-6 {
+				t.Errorf("shares sum to %v, want the layer's %v", sum, want)
+			}
+		})
+	}
+}
+
 func walk(n *Node, f func(*Node)) {
 	f(n)
 	for _, c := range n.Children {
@@ -223,9 +259,9 @@ func walk(n *Node, f func(*Node)) {
 
 func TestPrune(t *testing.T) {
 	files := []File{
-		{Path: "/layers/distill_go/app/bin/go-mux", Size: 9000},
-		{Path: "/usr/lib/a", Size: 500}, {Path: "/usr/lib/b", Size: 300},
-		{Path: "/usr/share/x", Size: 10}, {Path: "/usr/share/y", Size: 10}, {Path: "/usr/share/z", Size: 10},
+		{Path: "/layers/distill_go/app/bin/go-mux", Size: 9000, Compressed: 9000},
+		{Path: "/usr/lib/a", Size: 500, Compressed: 500}, {Path: "/usr/lib/b", Size: 300, Compressed: 300},
+		{Path: "/usr/share/x", Size: 10, Compressed: 10}, {Path: "/usr/share/y", Size: 10, Compressed: 10}, {Path: "/usr/share/z", Size: 10, Compressed: 10},
 	}
 	for _, tt := range []struct {
 		name                  string
@@ -243,7 +279,7 @@ func TestPrune(t *testing.T) {
 			want: "row(layers/distill_go/app/bin usr)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			root := rowTree(0, Layer{Name: "row", Compressed: 9830}, []LayerContent{{Compressed: 9830, Files: files}})
+			root := rowTree(0, Layer{Name: "row", Compressed: 9830}, files)
 			root.prune(tt.min, tt.maxChildren, tt.maxDepth)
 			if got := names(root); got != tt.want {
 				t.Errorf("pruned tree %s, want %s", got, tt.want)
@@ -276,5 +312,29 @@ func TestFit(t *testing.T) {
 		if got := fit(tt.s, tt.w); got != tt.want {
 			t.Errorf("fit(%q, %v) = %q, want %q", tt.s, tt.w, got, tt.want)
 		}
+	}
+}
+
+func TestLargest(t *testing.T) {
+	files := []File{{Path: "/a", Size: 5}, {Path: "/b", Size: 50}, {Path: "/c", Size: 5}, {Path: "/d", Size: 7}}
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{
+		{n: 2, want: "/b /d"},
+		{n: 3, want: "/b /d /a"}, // the first listed first among equals
+		{n: 10, want: "/b /d /a /c"},
+		{n: 0, want: ""},
+	} {
+		var got []string
+		for _, f := range Largest(files, tt.n) {
+			got = append(got, f.Path)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("Largest(%d) = %v, want %s", tt.n, got, tt.want)
+		}
+	}
+	if files[0].Path != "/a" {
+		t.Errorf("Largest reordered its argument: %v", files)
 	}
 }

@@ -36,30 +36,15 @@ type Node struct {
 	index    map[string]*Node // Children by kind and name, while the tree is built
 }
 
-// LayerContent is one image layer of a row: its compressed size and files.
-type LayerContent struct {
-	Compressed int64
-	Files      []File
-}
-
-// rowTree is the tree of one report row: its directories and files, each
-// file's share of the compressed size taken from its own image layer.
-func rowTree(row int, l Layer, layers []LayerContent) *Node {
+// rowTree is the tree of one report row: the directories and files of its
+// image layers (files), each file weighing its approximate compressed share
+// (File.Compressed); what no file accounts for is one NodeRest.
+func rowTree(row int, l Layer, files []File) *Node {
 	root := &Node{Name: l.Name, Kind: NodeLayer, Row: row, Bytes: float64(l.Compressed), Path: "/"}
 	var placed float64
-	for _, lc := range layers {
-		var total int64
-		for _, f := range lc.Files {
-			total += f.Size
-		}
-		if total == 0 {
-			continue
-		}
-		for _, f := range lc.Files {
-			share := float64(lc.Compressed) * float64(f.Size) / float64(total)
-			root.add(f, share)
-			placed += share
-		}
+	for _, f := range files {
+		root.add(f, f.Compressed)
+		placed += f.Compressed
 	}
 	if rest := float64(l.Compressed) - placed; rest > 0.5 {
 		root.Children = append(root.Children, &Node{
