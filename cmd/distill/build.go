@@ -23,6 +23,7 @@ type buildFlags struct {
 	bindings   []string
 	builder    string
 	reportJSON string
+	reportHTML string
 	cacheDir   string
 	clearCache bool
 	caFile     string
@@ -60,6 +61,7 @@ Nothing is written inside APP_DIR unless an output names a path there.`,
 	fl.StringArrayVar(&f.bindings, "binding", nil, "service binding `DIR` (a type file plus secret files, e.g. type npmrc + .npmrc), or a directory of them as SERVICE_BINDING_ROOT holds; seen by buildpacks at /platform/bindings, never copied into the image (repeatable)")
 	fl.StringVarP(&f.builder, "builder", "B", "", "builder.toml, or a builder image (REF or oci:DIR), to build with (default: the builder in this binary)")
 	fl.StringVar(&f.reportJSON, "report-json", "", "also write the size report as JSON to `FILE`")
+	fl.StringVar(&f.reportHTML, "report-html", "", "also write the size report as one self-contained HTML page to `FILE`: a treemap of the image (run image, layers, their directories and largest files) by compressed size, and the table")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "build cache `DIR` (default: one per app under the user cache directory)")
 	fl.BoolVar(&f.clearCache, "clear-cache", false, "start from an empty build cache")
 	fl.StringVar(&f.caFile, "ca-certs", defaultCAFile(), "PEM `FILE` of CAs the build trusts, passed as a ca-certificates binding")
@@ -93,7 +95,8 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 	rep, err := platform.Build(cmd.Context(), platform.BuildOptions{
 		AppDir: app, Builder: f.builder, BuilderFiles: distill.BuilderFiles(), Binary: bin,
 		Targets: out.targets, Env: env, EnvFiles: f.envFiles, Bindings: f.bindings, CacheDir: f.cacheDir, ClearCache: f.clearCache,
-		CAFile: f.caFile, Compression: compression, MaxSize: f.maxSize, SBOMOutputDir: f.sbomDir, Log: cmd.ErrOrStderr(),
+		CAFile: f.caFile, Compression: compression, MaxSize: f.maxSize, SBOMOutputDir: f.sbomDir, ReportHTML: f.reportHTML,
+		Log: cmd.ErrOrStderr(),
 	})
 	if err != nil {
 		return err

@@ -7,10 +7,14 @@ import (
 
 	"github.com/distill-build/distill/internal/inspect"
 	"github.com/distill-build/distill/internal/platform"
+	"github.com/distill-build/distill/internal/report"
 )
 
 func newInspectCommand() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON     bool
+		reportHTML string
+	)
 	cmd := &cobra.Command{
 		Use:   "inspect IMAGE",
 		Short: "Show an image's run image, buildpacks, processes, layers with sizes and packages",
@@ -22,9 +26,19 @@ packages each layer's SBOM lists, and the total size.
 IMAGE is oci:DIR, a tag in the local podman or docker, or a registry reference.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			img, err := inspect.Resolve(cmd.Context(), args[0], inspect.Options{SizeCache: filepath.Join(platform.CacheRoot(), "sizes")})
+			o := inspect.Options{SizeCache: filepath.Join(platform.CacheRoot(), "sizes")}
+			ref, err := inspect.ResolveImage(cmd.Context(), args[0], o)
 			if err != nil {
 				return err
+			}
+			img, err := inspect.Read(cmd.Context(), args[0], ref, o)
+			if err != nil {
+				return err
+			}
+			if reportHTML != "" {
+				if err := img.Report().WriteHTMLFile(cmd.Context(), reportHTML, ref, report.HTMLOptions{Title: args[0]}); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				return img.WriteJSON(cmd.OutOrStdout())
@@ -33,5 +47,6 @@ IMAGE is oci:DIR, a tag in the local podman or docker, or a registry reference.`
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (sizes in bytes) instead of text")
+	cmd.Flags().StringVar(&reportHTML, "report-html", "", "also write the layers' sizes as one self-contained HTML page to `FILE`: a treemap of the image (each layer, its directories and largest files) by compressed size, and the table")
 	return cmd
 }

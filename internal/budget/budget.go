@@ -4,17 +4,13 @@
 package budget
 
 import (
-	"archive/tar"
 	"context"
 	"fmt"
-	"io"
-	"sort"
 	"strings"
 
 	"github.com/docker/go-units"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/distill-build/distill/internal/archive"
 	"github.com/distill-build/distill/internal/report"
 )
 
@@ -43,12 +39,9 @@ func Parse(spec, source string) (Budget, error) {
 	return Budget{Max: n, Spec: spec, Source: source}, nil
 }
 
-// File is one file of the image and the layer that holds it.
-type File struct {
-	Path  string `json:"path"`
-	Layer string `json:"layer"`
-	Size  int64  `json:"size"` // uncompressed
-}
+// File is one file of the image and the layer that holds it (report.Files
+// lists them).
+type File = report.File
 
 // ExceededError is a build over budget: its size report and largest files.
 type ExceededError struct {
@@ -92,31 +85,9 @@ func Check(ctx context.Context, img v1.Image, rep *report.Report, layerNames []s
 // replaced by a later layer still weighs in the image), each with the name
 // layerNames gives its layer.
 func LargestFiles(ctx context.Context, img v1.Image, layerNames []string, n int) ([]File, error) {
-	layers, err := img.Layers()
+	files, err := report.Files(ctx, img, layerNames)
 	if err != nil {
-		return nil, fmt.Errorf("reading the image's layers: %w", err)
+		return nil, err
 	}
-	var files []File
-	for i, l := range layers {
-		name := fmt.Sprintf("layer %d", i)
-		if i < len(layerNames) {
-			name = layerNames[i]
-		}
-		rc, err := l.Uncompressed()
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", name, err)
-		}
-		err = archive.Walk(ctx, name, rc, func(p string, hdr *tar.Header, _ io.Reader) error {
-			if hdr.Typeflag == tar.TypeReg {
-				files = append(files, File{Path: "/" + strings.TrimPrefix(p, "/"), Layer: name, Size: hdr.Size})
-			}
-			return nil
-		}, archive.Layer())
-		rc.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.SliceStable(files, func(i, j int) bool { return files[i].Size > files[j].Size })
-	return files[:min(n, len(files))], nil
+	return report.Largest(files, n), nil
 }

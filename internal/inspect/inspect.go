@@ -126,12 +126,21 @@ type Options struct {
 // Resolve finds ref — oci:DIR, a tag in the Docker API (podman, docker), or
 // a registry reference — and inspects it.
 func Resolve(ctx context.Context, ref string, o Options) (*Image, error) {
+	img, err := ResolveImage(ctx, ref, o)
+	if err != nil {
+		return nil, err
+	}
+	return Read(ctx, ref, img, o)
+}
+
+// ResolveImage finds ref as Resolve does and returns the image unread.
+func ResolveImage(ctx context.Context, ref string, o Options) (v1.Image, error) {
 	opts := append([]image.Option{image.WithSources(image.FromDaemon, image.FromRegistry)}, o.Image...)
 	img, err := image.Resolve(ctx, ref, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("inspect: %w", err)
 	}
-	return Read(ctx, ref, img, o)
+	return img, nil
 }
 
 // Read inspects img, named name. It reads the config and manifest, counts

@@ -195,3 +195,28 @@ func TestReadRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestReport(t *testing.T) {
+	img := &Image{Name: "oci:out", Digest: "sha256:d", Layers: []Layer{
+		{DiffID: "sha256:0123456789abcdef", Digest: "sha256:aa", Compressed: 300, Uncompressed: 900, Kind: KindRunImage},
+		{DiffID: "sha256:fedcba9876543210", Digest: "sha256:bb", Compressed: 2000, Uncompressed: 5000, Kind: KindBuildpack, Buildpack: "distill/go", Name: "app"},
+		{DiffID: "sha256:ffff", Digest: "sha256:cc", Compressed: 10, Uncompressed: 20, Kind: KindApp},
+	}}
+	rep := img.Report()
+	for i, want := range []struct {
+		name   string
+		digest string
+	}{
+		{"run image  0123456789ab", "sha256:aa"},
+		{"distill/go:app  fedcba987654", "sha256:bb"},
+		{"app  sha256:ffff", "sha256:cc"},
+	} {
+		got := rep.Layers[i]
+		if got.Name != want.name || len(got.Digests) != 1 || got.Digests[0] != want.digest || got.Compressed != img.Layers[i].Compressed || got.Uncompressed != img.Layers[i].Uncompressed {
+			t.Errorf("row %d: %+v, want %s with digest %s and the layer's sizes", i, got, want.name, want.digest)
+		}
+	}
+	if tot := rep.Total(); tot.Compressed != 2310 || tot.Uncompressed != 5920 || rep.Digest != img.Digest {
+		t.Errorf("total %+v digest %s", tot, rep.Digest)
+	}
+}

@@ -100,6 +100,21 @@ func (img *Image) writePackages(w io.Writer) error {
 	return err
 }
 
+// Report is the inspection as a size report (report.Report): one row per
+// layer, named by what put it there and its diff ID as the text table names
+// it ("distill/go:app  1a2b3c4d5e6f"), for the HTML page. Whether a layer was
+// reused is not known after the build, so no row says it was.
+func (img *Image) Report() *report.Report {
+	r := &report.Report{Image: img.Name, Digest: img.Digest, Layers: []report.Layer{}}
+	for _, l := range img.Layers {
+		r.Layers = append(r.Layers, report.Layer{
+			Name: l.Source() + "  " + shortHash(l.DiffID), Compressed: l.Compressed, Uncompressed: l.Uncompressed,
+			Digests: []string{l.Digest},
+		})
+	}
+	return r
+}
+
 // shortHash is the first 12 hex digits of a "sha256:..." hash.
 func shortHash(h string) string {
 	_, hex, ok := strings.Cut(h, ":")

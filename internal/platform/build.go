@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/distill-build/distill/internal/budget"
 	"github.com/distill-build/distill/internal/builder"
 	"github.com/distill-build/distill/internal/buildpack"
@@ -56,7 +58,10 @@ type BuildOptions struct {
 	MaxSize string
 	// SBOMOutputDir, when set, receives the image's SBOMs (WriteSBOMs).
 	SBOMOutputDir string
-	Log           io.Writer
+	// ReportHTML, when set, is the file that receives the size report as an
+	// HTML page with a treemap of the image (report.WriteHTML).
+	ReportHTML string
+	Log        io.Writer
 }
 
 // Build builds the app at o.AppDir into an image, writes it to every target
@@ -132,13 +137,35 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	}
 	defer res.Close()
 	rep, err := write(ctx, res, o.Targets, cacheDir, bud, o.Log)
-	if err != nil || o.SBOMOutputDir == "" {
-		return rep, err
+	if err != nil {
+		return nil, err
 	}
-	if err := WriteSBOMs(ctx, o.SBOMOutputDir, rep.Digest, res.Image); err != nil {
-		return nil, fmt.Errorf("writing the SBOMs to %s: %w", o.SBOMOutputDir, err)
+	if err := writeExtras(ctx, o, rep, res.Image); err != nil {
+		return nil, err
 	}
 	return rep, nil
+}
+
+// writeExtras writes what the build was asked for besides the image: its
+// SBOMs and the HTML size report.
+func writeExtras(ctx context.Context, o BuildOptions, rep *report.Report, img v1.Image) error {
+	if o.SBOMOutputDir != "" {
+		if err := WriteSBOMs(ctx, o.SBOMOutputDir, rep.Digest, img); err != nil {
+			return fmt.Errorf("writing the SBOMs to %s: %w", o.SBOMOutputDir, err)
+		}
+	}
+	if o.ReportHTML != "" {
+		title, _ := filepath.Abs(o.AppDir)
+		title = filepath.Base(title)
+		if len(o.Targets) > 0 {
+			title = o.Targets[0].String()
+		}
+		if err := rep.WriteHTMLFile(ctx, o.ReportHTML, img, report.HTMLOptions{Title: title, Reuse: true}); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Log, "Wrote the size report %s\n", o.ReportHTML)
+	}
+	return nil
 }
 
 // sizeBudget is the budget of flag (--max-size), else of app's project.toml;
