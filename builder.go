@@ -13,6 +13,7 @@ import (
 
 	cacerts "github.com/distill-build/distill/buildpacks/ca-certificates"
 	golang "github.com/distill-build/distill/buildpacks/go"
+	healthcheck "github.com/distill-build/distill/buildpacks/health-check"
 	"github.com/distill-build/distill/buildpacks/node"
 	"github.com/distill-build/distill/buildpacks/python"
 	runstatic "github.com/distill-build/distill/extensions/run-static"
@@ -31,6 +32,7 @@ func BuilderFiles() fs.FS { return files }
 var mains = map[string]func(){
 	"distill/ca-certificates": cacerts.Main,
 	"distill/go":              golang.Main,
+	"distill/health-check":    healthcheck.Main,
 	"distill/node":            node.Main,
 	"distill/python":          python.Main,
 	"distill/run-static":      runstatic.Main,
