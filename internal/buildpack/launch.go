@@ -1,6 +1,7 @@
 package buildpack
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,6 +55,22 @@ func (c *Command) UnmarshalTOML(v any) error {
 	default:
 		return fmt.Errorf("command must be a string or an array of strings, got %T", v)
 	}
+	return nil
+}
+
+// UnmarshalJSON accepts a string (Platform API < 0.10 build metadata) or an
+// array of strings.
+func (c *Command) UnmarshalJSON(b []byte) error {
+	var list []string
+	if err := json.Unmarshal(b, &list); err == nil {
+		*c = list
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("command must be a string or an array of strings: %s", b)
+	}
+	*c = Command{s}
 	return nil
 }
 

@@ -13,14 +13,16 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/cnbmeta"
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/sbom"
 )
 
 // CNB and distill labels read here.
 const (
-	LabelLifecycleMetadata = "io.buildpacks.lifecycle.metadata"
-	LabelBuildMetadata     = "io.buildpacks.build.metadata"
+	LabelLifecycleMetadata = cnbmeta.LabelLifecycleMetadata
+	LabelBuildMetadata     = cnbmeta.LabelBuildMetadata
 	LabelStackID           = "io.buildpacks.stack.id"
 	LabelStackPackages     = "io.distill.stack.packages"
 )
@@ -153,13 +155,13 @@ func Read(ctx context.Context, name string, img v1.Image, o Options) (*Image, er
 		return nil, fmt.Errorf("reading the config of %s: %w", name, err)
 	}
 	labels := cf.Config.Labels
-	var md lifecycleMetadata
+	var md cnbmeta.LifecycleMetadata
 	if ok, err := decodeLabel(labels, LabelLifecycleMetadata, &md); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	} else if !ok {
 		return nil, fmt.Errorf("%s has no %s label: it was not built by a CNB platform (distill build, pack build)", name, LabelLifecycleMetadata)
 	}
-	var bm buildMetadata
+	var bm cnbmeta.BuildMetadata
 	if _, err := decodeLabel(labels, LabelBuildMetadata, &bm); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -170,17 +172,15 @@ func Read(ctx context.Context, name string, img v1.Image, o Options) (*Image, er
 	out := &Image{
 		Name: name, Digest: d.String(), OS: cf.OS, Architecture: cf.Architecture, StackID: labels[LabelStackID],
 		RunImage:   RunImage{Image: md.RunImage.Image, Reference: md.RunImage.Reference, TopLayer: md.RunImage.TopLayer},
-		Buildpacks: bm.Buildpacks,
+		Buildpacks: []Buildpack{},
+	}
+	for _, b := range bm.Buildpacks {
+		out.Buildpacks = append(out.Buildpacks, Buildpack(b))
 	}
 	if out.RunImage.Image == "" {
 		out.RunImage.Image = md.Stack.RunImage.Image
 	}
-	if out.Buildpacks == nil {
-		out.Buildpacks = []Buildpack{}
-	}
-	if out.Processes, err = processes(bm.Processes); err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", name, LabelBuildMetadata, err)
-	}
+	out.Processes = processes(bm.Processes)
 	out.DefaultProcess = defaultProcess(cf.Config, bm.Processes, out.Processes)
 	if _, err := decodeLabel(labels, LabelStackPackages, &out.RunImage.Packages); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -191,23 +191,19 @@ func Read(ctx context.Context, name string, img v1.Image, o Options) (*Image, er
 	return out, nil
 }
 
-func processes(in []processMetadata) ([]Process, error) {
+func processes(in []buildpack.Process) []Process {
 	out := []Process{}
 	for _, p := range in {
-		cmd, err := p.command()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Process{Type: p.Type, Command: cmd, Args: p.Args, Direct: p.Direct == nil || *p.Direct, BuildpackID: p.BuildpackID})
+		out = append(out, Process{Type: p.Type, Command: p.Command, Args: p.Args, Direct: p.IsDirect(), BuildpackID: p.BuildpackID})
 	}
-	return out, nil
+	return out
 }
 
 // defaultProcess is the process the image runs by default: the lifecycle's
 // launcher entrypoint /cnb/process/<type>, else the one marked default, else
 // the one whose command is the entrypoint (distill's direct processes), else
 // "web", else the only one.
-func defaultProcess(cfg v1.Config, raw []processMetadata, procs []Process) string {
+func defaultProcess(cfg v1.Config, raw []buildpack.Process, procs []Process) string {
 	if len(cfg.Entrypoint) > 0 {
 		if t, ok := strings.CutPrefix(cfg.Entrypoint[0], "/cnb/process/"); ok {
 			return t
@@ -236,7 +232,7 @@ func defaultProcess(cfg v1.Config, raw []processMetadata, procs []Process) strin
 
 // readLayers describes every layer: sizes, what put it there (by diff ID in
 // the lifecycle metadata) and, from the SBOM layer, its packages.
-func (out *Image) readLayers(ctx context.Context, img v1.Image, md lifecycleMetadata, o Options) error {
+func (out *Image) readLayers(ctx context.Context, img v1.Image, md cnbmeta.LifecycleMetadata, o Options) error {
 	layers, err := img.Layers()
 	if err != nil {
 		return fmt.Errorf("reading layers: %w", err)
@@ -279,7 +275,7 @@ func (out *Image) readLayers(ctx context.Context, img v1.Image, md lifecycleMeta
 }
 
 // layerOwners maps the diff IDs the lifecycle metadata names to their owners.
-func layerOwners(md lifecycleMetadata) map[string]Layer {
+func layerOwners(md cnbmeta.LifecycleMetadata) map[string]Layer {
 	owners := map[string]Layer{}
 	for _, bp := range md.Buildpacks {
 		for name, l := range bp.Layers {
@@ -292,8 +288,8 @@ func layerOwners(md lifecycleMetadata) map[string]Layer {
 	if md.SBOM != nil {
 		owners[md.SBOM.SHA] = Layer{Kind: KindSBOM}
 	}
-	for kind, ref := range map[string]layerRef{KindLauncher: md.Launcher, KindConfig: md.Config, KindProcessTypes: md.ProcessTypes} {
-		if ref.SHA != "" {
+	for kind, ref := range map[string]*cnbmeta.LayerRef{KindLauncher: md.Launcher, KindConfig: md.Config, KindProcessTypes: md.ProcessTypes} {
+		if ref != nil && ref.SHA != "" {
 			owners[ref.SHA] = Layer{Kind: kind}
 		}
 	}

@@ -12,14 +12,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/cnbmeta"
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/sbom"
 )
 
 // CNB label keys written on every exported image.
 const (
-	LabelLifecycleMetadata = "io.buildpacks.lifecycle.metadata"
-	LabelBuildMetadata     = "io.buildpacks.build.metadata"
+	LabelLifecycleMetadata = cnbmeta.LabelLifecycleMetadata
+	LabelBuildMetadata     = cnbmeta.LabelBuildMetadata
 	LabelProjectMetadata   = "io.buildpacks.project.metadata"
 	LabelStackID           = "io.buildpacks.stack.id"
 )
@@ -117,19 +118,19 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 		if err != nil {
 			return nil, nil, err
 		}
-		md.BOM = &layerRef{SHA: sha}
+		md.SBOM = &cnbmeta.LayerRef{SHA: sha}
 	}
 	sha, err := a.add(LayerID{Kind: AppLayer}, e.dirs.host.app, AppDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	md.App = []layerRef{{SHA: sha}}
+	md.App = []cnbmeta.LayerRef{{SHA: sha}}
 
 	img, err := mutate.Append(image.OCI(run), a.adds...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("appending layers to run image %s: %w", runRef, err)
 	}
-	img, err = e.configure(img, res, env, md, buildMetadata{Processes: res.Processes, Buildpacks: bps})
+	img, err = e.configure(img, res, env, md, cnbmeta.BuildMetadata{Processes: res.Processes, Buildpacks: bps})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,8 +140,8 @@ func (e *exporter) Export(run v1.Image, runRef string, res *BuildResult) (v1.Ima
 // runImage describes the run image's layers and starts the lifecycle
 // metadata with it. Their uncompressed sizes are measured once and kept in
 // the blob cache by diff ID.
-func (e *exporter) runImage(run v1.Image, runRef string, published v1.Hash) ([]ExportedLayer, lifecycleMetadata, error) {
-	var md lifecycleMetadata
+func (e *exporter) runImage(run v1.Image, runRef string, published v1.Hash) ([]ExportedLayer, cnbmeta.LifecycleMetadata, error) {
+	var md cnbmeta.LifecycleMetadata
 	layers, err := run.Layers()
 	if err != nil {
 		return nil, md, fmt.Errorf("reading run image %s: %w", runRef, err)
@@ -154,7 +155,7 @@ func (e *exporter) runImage(run v1.Image, runRef string, published v1.Hash) ([]E
 		el.Reused = true
 		exported = append(exported, el)
 	}
-	md.RunImage = runImageMetadata{Reference: published.String(), Image: runRef}
+	md.RunImage = cnbmeta.RunImage{Reference: published.String(), Image: runRef}
 	if n := len(exported); n > 0 {
 		md.RunImage.TopLayer = exported[n-1].DiffID.String()
 	}
@@ -210,12 +211,12 @@ func (a *appender) add(id LayerID, dir, prefix string) (string, error) {
 
 // addBuildpacks adds each buildpack's launch layers, records them in md and
 // adds their launch env to env.
-func (a *appender) addBuildpacks(res *BuildResult, md *lifecycleMetadata, env buildpack.Env) ([]buildpackRef, error) {
-	var bps []buildpackRef
+func (a *appender) addBuildpacks(res *BuildResult, md *cnbmeta.LifecycleMetadata, env buildpack.Env) ([]cnbmeta.BuildpackRef, error) {
+	var bps []cnbmeta.BuildpackRef
 	for _, bp := range res.Buildpacks {
 		info := bp.Desc.Info()
-		bps = append(bps, buildpackRef{ID: info.ID, Version: info.Version, Homepage: info.Homepage})
-		bmd := buildpackLayersMetadata{Key: info.ID, Version: info.Version, Layers: map[string]layerMetadata{}}
+		bps = append(bps, cnbmeta.BuildpackRef{ID: info.ID, Version: info.Version, Homepage: info.Homepage})
+		bmd := cnbmeta.BuildpackLayers{Key: info.ID, Version: info.Version, Layers: map[string]cnbmeta.Layer{}}
 		esc := buildpack.EscapedID(info.ID)
 		for _, l := range bp.Layers {
 			if !l.Types.Launch {
@@ -229,7 +230,7 @@ func (a *appender) addBuildpacks(res *BuildResult, md *lifecycleMetadata, env bu
 			if err != nil {
 				return nil, err
 			}
-			bmd.Layers[l.Name] = layerMetadata{SHA: sha, Data: l.Metadata, Launch: true, Build: l.Types.Build, Cache: l.Types.Cache}
+			bmd.Layers[l.Name] = cnbmeta.Layer{SHA: sha, Data: l.Metadata, Launch: true, Build: l.Types.Build, Cache: l.Types.Cache}
 			if err := env.AddLayer(l.Path, imagePath, buildpack.PhaseLaunch); err != nil {
 				return nil, err
 			}
@@ -241,7 +242,7 @@ func (a *appender) addBuildpacks(res *BuildResult, md *lifecycleMetadata, env bu
 
 // configure sets the image config: launch env, working dir, user, the
 // default process as entrypoint, buildpack labels and the CNB labels.
-func (e *exporter) configure(img v1.Image, res *BuildResult, env buildpack.Env, md lifecycleMetadata, bm buildMetadata) (v1.Image, error) {
+func (e *exporter) configure(img v1.Image, res *BuildResult, env buildpack.Env, md cnbmeta.LifecycleMetadata, bm cnbmeta.BuildMetadata) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading image config: %w", err)
@@ -379,54 +380,4 @@ func runEnv(run v1.Image) (buildpack.Env, error) {
 		return nil, fmt.Errorf("reading run image config: %w", err)
 	}
 	return buildpack.NewEnv(cf.Config.Env), nil
-}
-
-// The label shapes below are the ones the CNB lifecycle writes, so pack
-// inspect and pack rebase read distill's images.
-type lifecycleMetadata struct {
-	App        []layerRef                `json:"app"`
-	BOM        *layerRef                 `json:"sbom,omitempty"`
-	Buildpacks []buildpackLayersMetadata `json:"buildpacks"`
-	RunImage   runImageMetadata          `json:"runImage"`
-	Stack      struct {
-		RunImage struct {
-			Image string `json:"image"`
-		} `json:"runImage"`
-	} `json:"stack"`
-}
-
-type layerRef struct {
-	SHA string `json:"sha"`
-}
-
-type buildpackLayersMetadata struct {
-	Key     string                   `json:"key"`
-	Version string                   `json:"version"`
-	Layers  map[string]layerMetadata `json:"layers"`
-}
-
-type layerMetadata struct {
-	SHA    string         `json:"sha"`
-	Data   map[string]any `json:"data,omitempty"`
-	Launch bool           `json:"launch"`
-	Build  bool           `json:"build"`
-	Cache  bool           `json:"cache"`
-}
-
-type runImageMetadata struct {
-	TopLayer  string `json:"topLayer"`
-	Reference string `json:"reference"`
-	Image     string `json:"image,omitempty"`
-}
-
-type buildpackRef struct {
-	ID       string `json:"id"`
-	Version  string `json:"version"`
-	Homepage string `json:"homepage,omitempty"`
-}
-
-type buildMetadata struct {
-	Processes  []buildpack.Process `json:"processes"`
-	Buildpacks []buildpackRef      `json:"buildpacks"`
-	Launcher   struct{}            `json:"launcher"`
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/cnbmeta"
 	"github.com/distill-build/distill/internal/image"
 )
 
@@ -90,7 +91,7 @@ func TestExport(t *testing.T) {
 	if !cf.Created.Time.Equal(image.Epoch) {
 		t.Errorf("created = %v", cf.Created)
 	}
-	var md lifecycleMetadata
+	var md cnbmeta.LifecycleMetadata
 	if err := json.Unmarshal([]byte(c.Labels[LabelLifecycleMetadata]), &md); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestExport(t *testing.T) {
 	if _, ok := md.Buildpacks[0].Layers["go-cache"]; ok {
 		t.Error("a cache-only layer is listed as exported")
 	}
-	var bm buildMetadata
+	var bm cnbmeta.BuildMetadata
 	if err := json.Unmarshal([]byte(c.Labels[LabelBuildMetadata]), &bm); err != nil || len(bm.Processes) != 2 {
 		t.Errorf("build metadata %+v, %v", bm, err)
 	}
