@@ -1,4 +1,5 @@
 package buildpack
+
 import (
 	"encoding/json"
 	"slices"
