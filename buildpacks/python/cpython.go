@@ -110,6 +110,30 @@ func installCPython(py pythonInfo, dir string, keep map[string]bool) (cpythonRes
 		}
 	}
 
+	elfs, err := copyStdlib(py, stdlib, keep, &res)
+	if err != nil {
+		return res, fmt.Errorf("copying the standard library from %s: %w", py.Stdlib, err)
+	}
+
+	// Shared libraries the interpreter and the kept extension modules need that run:base lacks.
+	libs, err := sharedlib.Needed(append([]string{py.Bin}, elfs...), sharedlib.RunBase)
+	if err != nil {
+		return res, err
+	}
+	if _, err := sharedlib.CopyInto(libs, lib); err != nil {
+		return res, err
+	}
+	res.Libs = sharedlib.Sonames(libs)
+	for _, l := range libs {
+		res.Files = append(res.Files, dpkg.File{Src: l.Path, Dest: filepath.Join(lib, l.Soname)})
+	}
+	res.Bytes, _ = dirSize(dir)
+	return res, nil
+}
+
+// copyStdlib copies py's standard library into stdlib, pruned (keep names the optional parts
+// kept), recording each file it copies in res. It returns the extension modules it copied.
+func copyStdlib(py pythonInfo, stdlib string, keep map[string]bool, res *cpythonResult) ([]string, error) {
 	drop := map[string]bool{}
 	for _, d := range prunedDirs {
 		drop[d] = true
@@ -177,24 +201,7 @@ func installCPython(py pythonInfo, dir string, keep map[string]bool) (cpythonRes
 		}
 		return nil
 	})
-	if err != nil {
-		return res, fmt.Errorf("copying the standard library from %s: %w", py.Stdlib, err)
-	}
-
-	// Shared libraries the interpreter and the kept extension modules need that run:base lacks.
-	libs, err := sharedlib.Needed(append([]string{py.Bin}, elfs...), sharedlib.RunBase)
-	if err != nil {
-		return res, err
-	}
-	if _, err := sharedlib.CopyInto(libs, lib); err != nil {
-		return res, err
-	}
-	res.Libs = sharedlib.Sonames(libs)
-	for _, l := range libs {
-		res.Files = append(res.Files, dpkg.File{Src: l.Path, Dest: filepath.Join(lib, l.Soname)})
-	}
-	res.Bytes, _ = dirSize(dir)
-	return res, nil
+	return elfs, err
 }
 
 // pythonFingerprint identifies the build image's interpreter and stdlib for the layer cache key.
