@@ -27,6 +27,7 @@ type sbomEntry struct {
 	Eco     string // the package URL's type: deb, golang, npm, pypi, generic
 	Name    string // pypi names normalised (PEP 503)
 	Version string // Go's stdlib without the "go" prefix
+	Where   string // for messages: where syft found it (its cataloger and first path)
 }
 
 func (e sbomEntry) key() string { return e.Eco + " " + e.Name }
@@ -41,9 +42,9 @@ type syftException struct {
 // syftExceptions are the disagreements between syft and our SBOMs that have a reason.
 var syftExceptions = []syftException{
 	{Eco: "golang", Name: "example.com/go-mux", Only: "syft",
-		Why: "the main module: built with -buildvcs=false it has no version, syft reports \"(devel)\"; ours lists it without one"},
+		Why: "the main module has no version (built with -buildvcs=false, outside a tag): syft says \"UNKNOWN\", ours leaves the version out"},
 	{Eco: "golang", Name: "example.com/go-mux", Only: "ours",
-		Why: "the main module, listed by syft as version \"(devel)\" (see above)"},
+		Why: "the main module, without a version (see the syft side)"},
 	{Eco: "generic", Name: "cpython", Only: "ours",
 		Why: "ours also names the interpreter (pkg:generic/cpython); its files are the Debian packages python3.13-minimal and libpython3.13-*, which both list"},
 }
@@ -76,6 +77,10 @@ type syftRow struct {
 // version. It returns the table and the disagreements no exception explains.
 func compareSBOMs(syft, ours []sbomEntry, exceptions []syftException) ([]syftRow, []string) {
 	type sides struct{ syft, ours map[string]bool }
+	where := map[string]string{}
+	for _, e := range syft {
+		where[e.key()+" "+e.Version] = e.Where
+	}
 	byKey := map[string]*sides{}
 	add := func(es []sbomEntry, isSyft bool) {
 		for _, e := range es {
@@ -113,7 +118,13 @@ func compareSBOMs(syft, ours []sbomEntry, exceptions []syftException) ([]syftRow
 				continue
 			}
 			row.Verdict = "DISAGREE"
-			problems = append(problems, fmt.Sprintf("%s %s %s: only %s lists it (syft %s, ours %s)", eco, name, strings.Join(only, ","), side, row.Syft, row.Ours))
+			p := fmt.Sprintf("%s %s %s: only %s lists it (syft %s, ours %s)", eco, name, strings.Join(only, ","), side, row.Syft, row.Ours)
+			for v := range s.syft {
+				if w := where[k+" "+v]; w != "" && !s.ours[v] {
+					p += "; syft found " + v + " " + w
+				}
+			}
+			problems = append(problems, p)
 		}
 		rows = append(rows, row)
 	}
@@ -171,6 +182,7 @@ func syftScan(t *testing.T, syft, layout string) []sbomEntry {
 	var doc struct {
 		Artifacts []struct {
 			Name, Version, Type, PURL, FoundBy string
+			Locations                          []struct{ Path string }
 		} `json:"artifacts"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
@@ -182,7 +194,12 @@ func syftScan(t *testing.T, syft, layout string) []sbomEntry {
 		if a.FoundBy == "sbom-cataloger" {
 			t.Errorf("syft took %s %s from an SBOM file in the image", a.Name, a.Version)
 		}
-		out = append(out, entryFromPURL(a.PURL, a.Name, a.Version))
+		e := entryFromPURL(a.PURL, a.Name, a.Version)
+		e.Where = "with " + a.FoundBy
+		if len(a.Locations) > 0 {
+			e.Where += " in " + a.Locations[0].Path
+		}
+		out = append(out, e)
 	}
 	return out
 }
