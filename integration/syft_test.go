@@ -45,6 +45,10 @@ var syftExceptions = []syftException{
 		Why: "the main module has no version (built with -buildvcs=false, outside a tag): syft says \"UNKNOWN\", ours leaves the version out"},
 	{Eco: "golang", Name: "example.com/go-mux", Only: "ours",
 		Why: "the main module, without a version (see the syft side)"},
+	{Eco: "npm", Name: "node-express", Only: "syft",
+		Why: "the app's own /workspace/package.json: ours names the app as the subject of the node-modules SBOM (metadata.component), not as a package in it"},
+	{Eco: "deb", Name: "gcc-14", Only: "syft",
+		Why: "syft's ELF-note cataloger reads run:base's libgcc_s.so.1, whose .note.package names its source package gcc-14; both list the binary package libgcc-s1 that ships it, but the run image's status.d records carry no md5sums, so syft cannot see the file is libgcc-s1's"},
 	{Eco: "generic", Name: "cpython", Only: "ours",
 		Why: "ours also names the interpreter (pkg:generic/cpython); its files are the Debian packages python3.13-minimal and libpython3.13-*, which both list"},
 }
