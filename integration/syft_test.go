@@ -252,19 +252,22 @@ func TestSyftAgrees(t *testing.T) {
 		name  string
 		build func(t *testing.T, out, sbomDir string)
 		want  []string // ecosystems both must list packages of
+		// Debian packages a buildpack copied files from, which syft must report as such (not as a
+		// bare binary): the layer's dpkg records at work.
+		copied []string
 	}{
 		{"go-mux", func(t *testing.T, out, sbomDir string) {
 			g := sharedGoImage(t)
 			distill(t, g.app, "-o", "oci:"+out, "--cache-dir", g.cache, "--sbom-output-dir", sbomDir).must(t)
-		}, []string{"deb", "golang"}},
+		}, []string{"deb", "golang"}, nil},
 		{"node-express", func(t *testing.T, out, sbomDir string) {
 			app := copyApp(t, "samples/node-express")
 			distill(t, app, "-o", "oci:"+out, "--cache-dir", filepath.Join(t.TempDir(), "cache"), "--sbom-output-dir", sbomDir).must(t)
-		}, []string{"deb", "npm"}},
+		}, []string{"deb", "npm"}, []string{"libstdc++6"}},
 		{"flask", func(t *testing.T, out, sbomDir string) {
 			app := copyApp(t, "integration/testdata/python/flask-procfile")
 			pyBuild(t, pythonIndex(t), app, out, filepath.Join(t.TempDir(), "cache"), "--sbom-output-dir", sbomDir).must(t)
-		}, []string{"deb", "pypi"}},
+		}, []string{"deb", "pypi"}, []string{"python3.13-minimal", "libpython3.13-minimal", "libpython3.13-stdlib", "libssl3t64"}},
 	}
 	for _, a := range apps {
 		t.Run(a.name, func(t *testing.T) {
@@ -275,6 +278,16 @@ func TestSyftAgrees(t *testing.T) {
 			logSyftTable(t, rows)
 			for _, p := range problems {
 				t.Error(p)
+			}
+			for _, name := range a.copied {
+				if !hasEntry(found, "deb", name) {
+					t.Errorf("syft does not report the Debian package %s the image's layers copied files from", name)
+				}
+			}
+			for _, e := range found {
+				if e.Eco == packageurl.TypeGeneric && e.Name == "python" {
+					t.Errorf("syft reports CPython as a bare binary (%s %s)", e.Version, e.Where)
+				}
 			}
 			for _, eco := range a.want {
 				if countEco(found, eco) == 0 || countEco(ours, eco) == 0 {
@@ -293,4 +306,13 @@ func countEco(es []sbomEntry, eco string) int {
 		}
 	}
 	return n
+}
+
+func hasEntry(es []sbomEntry, eco, name string) bool {
+	for _, e := range es {
+		if e.Eco == eco && e.Name == name {
+			return true
+		}
+	}
+	return false
 }
