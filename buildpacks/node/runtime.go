@@ -12,6 +12,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/buildpacks/libcnb/v2"
 
+	"github.com/distill-build/distill/internal/dpkg"
 	"github.com/distill-build/distill/internal/sharedlib"
 )
 
@@ -115,15 +116,17 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 	if err != nil {
 		return err
 	}
+	// dpkg-records: the layer carries the dpkg records of the copied libraries' Debian packages.
 	want := map[string]interface{}{"version": version.Original(), "arch": targetArch(), "stripped": strip, "integrity": integrity,
-		"libs": strings.Join(sharedlib.Sonames(libs), ",")}
-	// SBOM files live beside the layer and are not cached: write it on every build.
-	if err := writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity, libs); err != nil {
-		return err
-	}
+		"libs": strings.Join(sharedlib.Sonames(libs), ","), "dpkg-records": "1"}
 	if metadataEqual(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "node")) {
 		b.Logger.Bodyf("Reusing the launch layer with Node.js %s", version)
-		return nil
+		// SBOM files live beside the layer and are not cached: write it on every build.
+		debs, err := dpkg.ReadLayerRecords(layer.Path)
+		if err != nil {
+			return err
+		}
+		return writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity, debs)
 	}
 	if err := resetDir(filepath.Join(layer.Path)); err != nil {
 		return err
@@ -132,7 +135,8 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return err
 	}
-	if err := b.copyRuntimeLibs(libs, layer.Path); err != nil {
+	debs, err := b.copyRuntimeLibs(libs, layer.Path)
+	if err != nil {
 		return err
 	}
 	how := "unstripped (BP_NODE_STRIP=false)"
@@ -166,23 +170,35 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 	if fi, err := os.Stat(bin); err == nil {
 		b.Logger.Bodyf("Launch layer: bin/node %s (%.1f MB), no npm, headers or docs", how, float64(fi.Size())/1e6)
 	}
+	if err := writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity, debs); err != nil {
+		return err
+	}
 	layer.Metadata = want
 	return nil
 }
 
 // copyRuntimeLibs puts the libraries bin/node loads that run:base lacks (libstdc++) into the
-// layer's lib/, which is on LD_LIBRARY_PATH at launch.
-func (b *Builder) copyRuntimeLibs(libs []sharedlib.Library, layer string) error {
+// layer's lib/, which is on LD_LIBRARY_PATH at launch, and records their Debian packages in the
+// layer's var/lib/dpkg/status.d for scanners.
+func (b *Builder) copyRuntimeLibs(libs []sharedlib.Library, layer string) ([]*dpkg.Package, error) {
 	if len(libs) == 0 {
-		return nil
+		return nil, nil
 	}
 	n, err := sharedlib.CopyInto(libs, filepath.Join(layer, "lib"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b.Logger.Bodyf("Launch layer: lib/%s (%.1f MB), which bin/node loads and run:base lacks",
 		strings.Join(sharedlib.Sonames(libs), ", lib/"), float64(n)/1e6)
-	return nil
+	db, err := dpkg.Open("/")
+	if err != nil {
+		return nil, fmt.Errorf("recording the Debian packages of %s: %w", layer, err)
+	}
+	files := make([]dpkg.File, len(libs))
+	for i, l := range libs {
+		files[i] = dpkg.File{Src: l.Path, Dest: filepath.Join(layer, "lib", l.Soname)}
+	}
+	return db.WriteLayerRecords(layer, files)
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

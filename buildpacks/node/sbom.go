@@ -13,8 +13,8 @@ import (
 	packageurl "github.com/package-url/packageurl-go"
 
 	"github.com/distill-build/distill/buildpacks/node/berry"
+	"github.com/distill-build/distill/internal/dpkg"
 	"github.com/distill-build/distill/internal/sbom"
-	"github.com/distill-build/distill/internal/sharedlib"
 )
 
 // npmPURL renders a package URL for an npm package: pkg:npm/%40scope/name@version.
@@ -115,8 +115,9 @@ func writePnPSBOM(file string, pkgs []berry.Package, app packageJSON) error {
 	return sbom.Write(file, bom)
 }
 
-// writeRuntimeSBOM writes the CycloneDX SBOM of the Node.js runtime layer.
-func writeRuntimeSBOM(file, version, integrity string, libs []sharedlib.Library) error {
+// writeRuntimeSBOM writes the CycloneDX SBOM of the Node.js runtime layer: Node.js and the Debian
+// packages of the libraries copied beside it (debs, recorded in the layer).
+func writeRuntimeSBOM(file, version, integrity string, debs []*dpkg.Package) error {
 	purl := sbom.PURL(packageurl.TypeGeneric, "node", version)
 	c := cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: "node", Version: version, PackageURL: purl,
 		Licenses: &cdx.Licenses{{Expression: "MIT"}}}
@@ -125,9 +126,5 @@ func writeRuntimeSBOM(file, version, integrity string, libs []sharedlib.Library)
 			c.Hashes = &[]cdx.Hash{{Algorithm: cdx.HashAlgoSHA512, Value: fmt.Sprintf("%x", raw)}}
 		}
 	}
-	paths := make([]string, len(libs))
-	for i, l := range libs {
-		paths[i] = l.Path
-	}
-	return sbom.Write(file, sbom.New("distill/node", append([]cdx.Component{c}, sharedlib.DebianComponents(paths)...)))
+	return sbom.Write(file, sbom.New("distill/node", append([]cdx.Component{c}, dpkg.Components(debs, dpkg.DistroVersion("/"))...)))
 }

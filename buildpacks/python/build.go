@@ -16,6 +16,7 @@ import (
 	"github.com/paketo-buildpacks/libpak/v2/log"
 
 	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/dpkg"
 	"github.com/distill-build/distill/internal/sharedlib"
 )
 
@@ -210,7 +211,11 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 	if sameMetadata(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "python"+py.MajorMinor)) {
 		layer.Metadata = want
 		b.Logger.Bodyf("Reusing CPython %s (cached layer)", py.Version)
-		return writeCPythonSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), py, resolveSystemLibs(layerLibs(layer.Path)))
+		debs, err := dpkg.ReadLayerRecords(layer.Path)
+		if err != nil {
+			return err
+		}
+		return writeCPythonSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), py, debs)
 	}
 	if err := os.RemoveAll(layer.Path); err != nil {
 		return err
@@ -237,35 +242,35 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 	if len(res.Libs) > 0 {
 		b.Logger.Bodyf("Copied libraries run:base lacks: %s", strings.Join(res.Libs, ", "))
 	}
-	if err := writeCPythonSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), py, resolveSystemLibs(res.Libs)); err != nil {
+	debs, err := recordDebianFiles(layer.Path, res.Files)
+	if err != nil {
+		return err
+	}
+	b.Logger.Bodyf("Debian packages recorded in %s for scanners: %s", dpkg.StatusDir, debianNames(debs))
+	if err := writeCPythonSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), py, debs); err != nil {
 		return err
 	}
 	layer.Metadata = want
 	return nil
 }
 
-// resolveSystemLibs finds the build image's files for the copied sonames (for the SBOM).
-func resolveSystemLibs(sonames []string) []string {
-	var out []string
-	for _, s := range sonames {
-		for _, dir := range []string{"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/x86_64-linux-gnu"} {
-			if p, err := filepath.EvalSymlinks(filepath.Join(dir, s)); err == nil {
-				out = append(out, p)
-				break
-			}
-		}
+// recordDebianFiles writes the dpkg records (var/lib/dpkg/status.d in the layer) of the build
+// image's Debian packages that files were copied from, so scanners report them, with the layer
+// that carries them, as the Debian packages they are.
+func recordDebianFiles(layerDir string, files []dpkg.File) ([]*dpkg.Package, error) {
+	db, err := dpkg.Open("/")
+	if err != nil {
+		return nil, fmt.Errorf("recording the Debian packages of %s: %w", layerDir, err)
 	}
-	return out
+	return db.WriteLayerRecords(layerDir, files)
 }
 
-// layerLibs lists the shared libraries copied into a cpython layer's lib/.
-func layerLibs(dir string) []string {
-	matches, _ := filepath.Glob(filepath.Join(dir, "lib", "*.so*"))
-	var out []string
-	for _, m := range matches {
-		out = append(out, filepath.Base(m))
+func debianNames(pkgs []*dpkg.Package) string {
+	names := make([]string, len(pkgs))
+	for i, p := range pkgs {
+		names[i] = p.Name + " " + p.Version
 	}
-	return out
+	return strings.Join(names, ", ")
 }
 
 func copyScript(dst string) error {
@@ -352,7 +357,11 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 		if err != nil {
 			return err
 		}
-		return writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists)
+		debs, err := dpkg.ReadLayerRecords(layer.Path)
+		if err != nil {
+			return err
+		}
+		return writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists, debs)
 	}
 	if rs.NoReuse {
 		b.Logger.Bodyf("%s names local paths: reinstalling every build", rs.Source)
@@ -392,7 +401,8 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 	if err := b.removeTools(pip, venvPython, layer.Path, rs.Direct); err != nil {
 		return err
 	}
-	if err := b.venvLibs(layer.Path, filepath.Join(filepath.Dir(filepath.Dir(layerPython)), "lib")); err != nil {
+	debs, err := b.venvLibs(layer.Path, filepath.Join(filepath.Dir(filepath.Dir(layerPython)), "lib"))
+	if err != nil {
 		return err
 	}
 	if _, err := compileAll(venvPython, filepath.Join(layer.Path, "lib"), "unchecked-hash", false); err != nil {
@@ -407,18 +417,17 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 		names = append(names, d.Name+" "+d.Version)
 	}
 	b.Logger.Bodyf("Installed %d distributions in %.1fs: %s", len(dists), time.Since(t).Seconds(), strings.Join(names, ", "))
-	if err := writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists); err != nil {
+	if err := writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists, debs); err != nil {
 		return err
 	}
 	layer.Metadata = want
 	return nil
 }
 
-// removeTools uninstalls pip, setuptools and wheel when they came in as dependencies only.
 // venvLibs copies into the venv's lib/ the shared libraries that installed extension modules
 // load and neither run:base nor the cpython layer's lib/ provides (manylinux wheels may rely on
-// the system's libstdc++, for example).
-func (b *Builder) venvLibs(venv, cpythonLib string) error {
+// the system's libstdc++, for example), and records their Debian packages in the layer.
+func (b *Builder) venvLibs(venv, cpythonLib string) ([]*dpkg.Package, error) {
 	var exts []string
 	err := filepath.WalkDir(venv, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() && (strings.HasSuffix(p, ".so") || strings.Contains(filepath.Base(p), ".so.")) {
@@ -427,24 +436,26 @@ func (b *Builder) venvLibs(venv, cpythonLib string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("listing the extension modules in %s: %w", venv, err)
+		return nil, fmt.Errorf("listing the extension modules in %s: %w", venv, err)
 	}
 	libs, err := sharedlib.Needed(exts, func(soname string) bool {
 		return sharedlib.RunBase(soname) || fileExists(filepath.Join(cpythonLib, soname))
 	})
-	if err != nil {
-		return err
-	}
-	if len(libs) == 0 {
-		return nil
+	if err != nil || len(libs) == 0 {
+		return nil, err
 	}
 	if _, err := sharedlib.CopyInto(libs, filepath.Join(venv, "lib")); err != nil {
-		return err
+		return nil, err
 	}
 	b.Logger.Bodyf("Copied libraries the installed packages load and run:base lacks: %s", strings.Join(sharedlib.Sonames(libs), ", "))
-	return nil
+	files := make([]dpkg.File, len(libs))
+	for i, l := range libs {
+		files[i] = dpkg.File{Src: l.Path, Dest: filepath.Join(venv, "lib", l.Soname)}
+	}
+	return recordDebianFiles(venv, files)
 }
 
+// removeTools uninstalls pip, setuptools and wheel when they came in as dependencies only.
 func (b *Builder) removeTools(pip pipRunner, venvPython, root string, direct []string) error {
 	asked := map[string]bool{}
 	for _, d := range direct {
@@ -516,7 +527,7 @@ func (b *Builder) project(appDir string, py pythonInfo, venvPython string, rs re
 		return err
 	}
 	layer.Metadata = map[string]interface{}{"python-version": py.Version.String()}
-	return writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists)
+	return writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists, nil)
 }
 
 // logPip shows pip's summary line.

@@ -12,12 +12,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/distill-build/distill/internal/dpkg"
 	"github.com/distill-build/distill/internal/sharedlib"
 )
 
 // layoutVersion changes whenever what the buildpack puts in the cpython or venv layer changes,
 // so cached layers are rebuilt.
-const layoutVersion = "2" // 2: OpenSSL, zlib and libzstd copied by need (run:base is glibc only)
+// 2: OpenSSL, zlib and libzstd copied by need (run:base is glibc only); 3: dpkg records of the
+// copied Debian packages in var/lib/dpkg/status.d.
+const layoutVersion = "3"
 
 // pythonInfo describes the build image's CPython.
 type pythonInfo struct {
@@ -79,7 +82,8 @@ var prunedDynload = []string{"_test", "_xxtestfuzz", "xxlimited", "xxsubtype", "
 
 // cpythonResult is what installCPython wrote.
 type cpythonResult struct {
-	Libs  []string // copied shared libraries (sonames)
+	Libs  []string    // copied shared libraries (sonames)
+	Files []dpkg.File // every regular file copied from the build image, for the dpkg records
 	Bytes int64
 }
 
@@ -99,12 +103,37 @@ func installCPython(py pythonInfo, dir string, keep map[string]bool) (cpythonRes
 	if err := copyFile(py.Bin, exe, 0o755); err != nil {
 		return res, err
 	}
+	res.Files = append(res.Files, dpkg.File{Src: py.Bin, Dest: exe})
 	for _, l := range []string{"python3", "python"} {
 		if err := os.Symlink("python"+py.MajorMinor, filepath.Join(bin, l)); err != nil {
 			return res, err
 		}
 	}
 
+	elfs, err := copyStdlib(py, stdlib, keep, &res)
+	if err != nil {
+		return res, fmt.Errorf("copying the standard library from %s: %w", py.Stdlib, err)
+	}
+
+	// Shared libraries the interpreter and the kept extension modules need that run:base lacks.
+	libs, err := sharedlib.Needed(append([]string{py.Bin}, elfs...), sharedlib.RunBase)
+	if err != nil {
+		return res, err
+	}
+	if _, err := sharedlib.CopyInto(libs, lib); err != nil {
+		return res, err
+	}
+	res.Libs = sharedlib.Sonames(libs)
+	for _, l := range libs {
+		res.Files = append(res.Files, dpkg.File{Src: l.Path, Dest: filepath.Join(lib, l.Soname)})
+	}
+	res.Bytes, _ = dirSize(dir)
+	return res, nil
+}
+
+// copyStdlib copies py's standard library into stdlib, pruned (keep names the optional parts
+// kept), recording each file it copies in res. It returns the extension modules it copied.
+func copyStdlib(py pythonInfo, stdlib string, keep map[string]bool, res *cpythonResult) ([]string, error) {
 	drop := map[string]bool{}
 	for _, d := range prunedDirs {
 		drop[d] = true
@@ -167,25 +196,12 @@ func installCPython(py pythonInfo, dir string, keep map[string]bool) (cpythonRes
 				mode = 0o755
 				elfs = append(elfs, p)
 			}
+			res.Files = append(res.Files, dpkg.File{Src: p, Dest: dst})
 			return copyFile(p, dst, mode)
 		}
 		return nil
 	})
-	if err != nil {
-		return res, fmt.Errorf("copying the standard library from %s: %w", py.Stdlib, err)
-	}
-
-	// Shared libraries the interpreter and the kept extension modules need that run:base lacks.
-	libs, err := sharedlib.Needed(append([]string{py.Bin}, elfs...), sharedlib.RunBase)
-	if err != nil {
-		return res, err
-	}
-	if _, err := sharedlib.CopyInto(libs, lib); err != nil {
-		return res, err
-	}
-	res.Libs = sharedlib.Sonames(libs)
-	res.Bytes, _ = dirSize(dir)
-	return res, nil
+	return elfs, err
 }
 
 // pythonFingerprint identifies the build image's interpreter and stdlib for the layer cache key.

@@ -9,8 +9,8 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	packageurl "github.com/package-url/packageurl-go"
 
+	"github.com/distill-build/distill/internal/dpkg"
 	"github.com/distill-build/distill/internal/sbom"
-	"github.com/distill-build/distill/internal/sharedlib"
 )
 
 // distribution is one installed Python distribution.
@@ -61,8 +61,9 @@ func pypiPURL(name, version string) string {
 	return sbom.PURL(packageurl.TypePyPi, normalize(name), version)
 }
 
-// writeDistributionsSBOM writes a CycloneDX JSON SBOM of the distributions.
-func writeDistributionsSBOM(file string, dists []distribution) error {
+// writeDistributionsSBOM writes a CycloneDX JSON SBOM of the distributions and of the Debian
+// packages of the shared libraries copied beside them (debs, recorded in the layer).
+func writeDistributionsSBOM(file string, dists []distribution, debs []*dpkg.Package) error {
 	comps := make([]cdx.Component, 0, len(dists))
 	for _, d := range dists {
 		purl := pypiPURL(d.Name, d.Version)
@@ -72,13 +73,15 @@ func writeDistributionsSBOM(file string, dists []distribution) error {
 		}
 		comps = append(comps, c)
 	}
+	comps = append(comps, dpkg.Components(debs, dpkg.DistroVersion("/"))...)
 	return sbom.Write(file, sbom.New("distill/python", comps))
 }
 
-// writeCPythonSBOM lists the interpreter and the Debian packages of the copied shared libraries.
-func writeCPythonSBOM(file string, py pythonInfo, libs []string) error {
-	purl := "pkg:generic/cpython@" + py.Version.String()
+// writeCPythonSBOM lists the interpreter and the Debian packages its files were copied from
+// (the records in the layer), with their Debian package URLs.
+func writeCPythonSBOM(file string, py pythonInfo, debs []*dpkg.Package) error {
+	purl := sbom.PURL(packageurl.TypeGeneric, "cpython", py.Version.String())
 	comps := []cdx.Component{{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: "cpython", Version: py.Version.String(), PackageURL: purl}}
-	comps = append(comps, sharedlib.DebianComponents(append([]string{py.Bin}, libs...))...)
+	comps = append(comps, dpkg.Components(debs, dpkg.DistroVersion("/"))...)
 	return sbom.Write(file, sbom.New("distill/python", comps))
 }

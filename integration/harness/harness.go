@@ -169,6 +169,20 @@ func LifecycleTarball(t testing.TB) string {
 	return filepath.Join(ToolsDir(t), "lifecycle.tgz")
 }
 
+// SyftVersion is the syft scripts/tools builds (SYFT_VERSION there).
+const SyftVersion = "1.57.1"
+
+// Syft is the path of the syft scripts/tools built into <ToolsDir>/syft-<SyftVersion>/bin. It
+// skips the test (fails under CI) when it is missing.
+func Syft(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(ToolsDir(t), "syft-"+SyftVersion, "bin", "syft")
+	if _, err := os.Stat(bin); err != nil {
+		unavailable(t, "no syft %s at %s; run scripts/tools", SyftVersion, bin)
+	}
+	return bin
+}
+
 // Registry is the host:port of the tests' local registry (DISTILL_REGISTRY,
 // else DefaultRegistry), checked to answer. It speaks plain HTTP.
 func Registry(t testing.TB) string {

@@ -94,16 +94,3 @@ func TestCopyInto(t *testing.T) {
 		t.Errorf("a missing library: err = %v, want one naming liby.so.1", err)
 	}
 }
-
-func TestDebianComponents(t *testing.T) {
-	testenv.NeedCommand(t, "dpkg-query", "a Debian machine")
-	zlib, err := filepath.EvalSymlinks("/usr/lib/x86_64-linux-gnu/libz.so.1")
-	if err != nil {
-		testenv.Unavailable(t, "zlib: %v", err)
-	}
-	comps := DebianComponents([]string{zlib, zlib, filepath.Join(t.TempDir(), "unknown.so")})
-	if len(comps) != 1 || comps[0].Name != "zlib1g" || comps[0].Version == "" ||
-		!strings.HasPrefix(comps[0].PackageURL, "pkg:deb/debian/zlib1g@") {
-		t.Errorf("DebianComponents = %+v, want one zlib1g component with its version", comps)
-	}
-}

@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/distill-build/distill/internal/dpkg"
 	"github.com/distill-build/distill/internal/image"
 )
 
@@ -257,11 +258,11 @@ func selectRootfs(d *Definition, src *tree) (rootfs, []PackageVersion, error) {
 			}
 			pkgs = append(pkgs, PackageVersion{Name: pkg.name, Version: pkg.version})
 			if d.StatusD {
-				rec, err := statusRecord(pkg.control)
+				rec, err := dpkg.StatusRecord(pkg.control)
 				if err != nil {
 					return nil, nil, fmt.Errorf("%s: %w", p.Name, err)
 				}
-				rfs.addFile("var/lib/dpkg/status.d/"+p.Name, rec, 0o644, 0, 0)
+				rfs.addFile(dpkg.StatusDir+"/"+p.Name, rec, 0o644, 0, 0)
 			}
 		}
 		rfs.addFile("etc/passwd", passwdFile(u), 0o644, 0, 0)

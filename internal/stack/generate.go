@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/distill-build/distill/internal/dpkg"
 )
 
 // The nologin shell written for system accounts in generated files.
@@ -98,34 +100,6 @@ type namedData struct {
 	data []byte
 }
 
-// statusRecord turns a package's DEBIAN/control into a dpkg status
-// paragraph: the control fields with "Status: install ok installed" after
-// Package, the form scanners read from /var/lib/dpkg/status.d/<pkg>.
-func statusRecord(control []byte) ([]byte, error) {
-	text := strings.TrimRight(strings.ReplaceAll(string(control), "\r\n", "\n"), "\n")
-	lines := strings.Split(text, "\n")
-	var out strings.Builder
-	found := false
-	for _, l := range lines {
-		if strings.HasPrefix(l, "Status:") {
-			continue
-		}
-		if l == "" {
-			return nil, fmt.Errorf("control file has more than one paragraph")
-		}
-		out.WriteString(l)
-		out.WriteByte('\n')
-		if strings.HasPrefix(l, "Package:") {
-			out.WriteString("Status: install ok installed\n")
-			found = true
-		}
-	}
-	if !found {
-		return nil, fmt.Errorf("control file has no Package field")
-	}
-	return []byte(out.String()), nil
-}
-
 // PackageVersion is one entry of the io.distill.stack.packages label.
 type PackageVersion struct {
 	Name    string `json:"name"`
@@ -136,27 +110,8 @@ type PackageVersion struct {
 // packages with their versions, sorted by name.
 func installedPackages(status []byte) []PackageVersion {
 	var out []PackageVersion
-	for _, para := range strings.Split(string(status), "\n\n") {
-		var name, version, state string
-		for _, l := range strings.Split(para, "\n") {
-			k, v, ok := strings.Cut(l, ":")
-			if !ok || strings.HasPrefix(l, " ") {
-				continue
-			}
-			v = strings.TrimSpace(v)
-			switch k {
-			case "Package":
-				name = v
-			case "Version":
-				version = v
-			case "Status":
-				state = v
-			}
-		}
-		if name == "" || !strings.HasSuffix(state, " installed") || strings.Contains(state, "deinstall") {
-			continue
-		}
-		out = append(out, PackageVersion{Name: name, Version: version})
+	for _, p := range dpkg.ParseStatus(status) {
+		out = append(out, PackageVersion{Name: p.Name, Version: p.Version})
 	}
 	sortPackages(out)
 	return out

@@ -112,32 +112,6 @@ func TestCABundle(t *testing.T) {
 	}
 }
 
-func TestStatusRecord(t *testing.T) {
-	control := "Package: tzdata\nVersion: 2025b-4\nArchitecture: all\nMaintainer: X <x@example.org>\n" +
-		"Installed-Size: 1000\nDepends: debconf (>= 0.5) | debconf-2.0\nSection: localization\n" +
-		"Description: time zone and daylight-saving time data\n This package contains data.\n .\n More.\n"
-	got, err := statusRecord([]byte(control))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "Package: tzdata\nStatus: install ok installed\nVersion: 2025b-4\nArchitecture: all\n" +
-		"Maintainer: X <x@example.org>\nInstalled-Size: 1000\nDepends: debconf (>= 0.5) | debconf-2.0\n" +
-		"Section: localization\nDescription: time zone and daylight-saving time data\n This package contains data.\n .\n More.\n"
-	if string(got) != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-	// What a scanner does with it: parse it back as a status file.
-	pkgs := installedPackages(got)
-	if len(pkgs) != 1 || pkgs[0] != (PackageVersion{"tzdata", "2025b-4"}) {
-		t.Errorf("re-read: %+v", pkgs)
-	}
-	for _, bad := range []string{"Version: 1\n", "Package: a\n\nPackage: b\n"} {
-		if _, err := statusRecord([]byte(bad)); err == nil {
-			t.Errorf("statusRecord(%q): no error", bad)
-		}
-	}
-}
-
 func TestInstalledPackages(t *testing.T) {
 	status := "Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.3\nDescription: x\n y: z\n\n" +
 		"Package: gone\nStatus: deinstall ok config-files\nVersion: 1\n\n" +
