@@ -178,7 +178,7 @@ func (b *Builder) pruneSource(appDir string) error {
 	case len(kept) > 0:
 		b.Logger.Bodyf("Removed the source, keeping %d run-time file(s) (BP_KEEP_FILES adds more)", len(kept))
 	default:
-		b.Logger.Body("Removed the source from the app directory (set BP_KEEP_FILES to keep files)")
+		b.Logger.Body("Removed the Go source from the image's /workspace (your app directory is untouched; BP_KEEP_FILES keeps files)")
 	}
 	return nil
 }

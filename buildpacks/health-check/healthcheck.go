@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/buildpacks/libcnb/v2"
 	"github.com/paketo-buildpacks/libpak/v2"
@@ -119,7 +120,16 @@ func (b Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	}
 	lc := libpak.NewLayerContributor("health check", map[string]any{"checker-sha256": hex.EncodeToString(sum[:]), "go": goVersion},
 		libcnb.LayerTypes{Launch: true, Cache: true}, b.Logger)
-	if err := lc.Contribute(&layer, func(l *libcnb.Layer) error { return compile(goCmd, b.GoCache, l.Path, ctx.TargetInfo.Arch) }); err != nil {
+	err = lc.Contribute(&layer, func(l *libcnb.Layer) error {
+		b.Logger.Bodyf("Compiling the checker with %s (%s); the layer is cached, so later builds reuse it", goVersion, goCmd)
+		start := time.Now()
+		if err := compile(goCmd, b.GoCache, l.Path, ctx.TargetInfo.Arch); err != nil {
+			return err
+		}
+		b.Logger.Bodyf("Compiled in %.1fs", time.Since(start).Seconds())
+		return nil
+	})
+	if err != nil {
 		return result, err
 	}
 	layer.LaunchEnvironment.Default("HEALTHCHECK_PATH", path)

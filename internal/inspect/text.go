@@ -36,12 +36,16 @@ func (img *Image) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, " %s %s", bp.ID, bp.Version)
 	}
 	b.WriteString("\nProcesses\n")
+	width := 10
+	for _, p := range img.Processes {
+		width = max(width, len(p.Type))
+	}
 	for _, p := range img.Processes {
 		mark := " "
 		if p.Type == img.DefaultProcess {
 			mark = "*"
 		}
-		fmt.Fprintf(&b, "  %s %-10s %s\n", mark, p.Type, strings.Join(append(append([]string{}, p.Command...), p.Args...), " "))
+		fmt.Fprintf(&b, "  %s %-*s %s\n", mark, width, p.Type, strings.Join(append(append([]string{}, p.Command...), p.Args...), " "))
 	}
 	if img.DefaultProcess != "" {
 		fmt.Fprintf(&b, "  (* default: %s)\n", img.DefaultProcess)
@@ -86,7 +90,7 @@ func (img *Image) writePackages(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "\n%s (%d):\n", title, len(pkgs))
 		for _, p := range pkgs {
-			fmt.Fprintf(&b, "  %-40s %s\n", p.Name, p.Version)
+			fmt.Fprintln(&b, strings.TrimRight(fmt.Sprintf("  %-40s %s", p.Name, p.Version), " "))
 		}
 	}
 	list("Packages in run image "+img.RunImage.Image, img.RunImage.Packages)

@@ -163,7 +163,11 @@ func (n *Node) title(layer string) string {
 		fmt.Fprintf(&b, "\n%s compressed", Size(int64(n.Bytes)))
 	}
 	if n.Files > 0 {
-		fmt.Fprintf(&b, " · %s uncompressed in %d files", Size(n.Size), n.Files)
+		files := "files"
+		if n.Files == 1 {
+			files = "file"
+		}
+		fmt.Fprintf(&b, " · %s uncompressed in %d %s", Size(n.Size), n.Files, files)
 	}
 	return b.String()
 }
