@@ -63,6 +63,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if err := b.dependencies(r); err != nil {
 		return result, err
 	}
+	if err := b.planNext(r); err != nil {
+		return result, err
+	}
 	if err := b.runBuildScripts(r); err != nil {
 		return result, err
 	}
@@ -108,6 +111,7 @@ type buildRun struct {
 	tools     []string // the commands the start commands need from packages
 	plan      modulesPlan
 	ws        workspaces
+	next      *nextApp // a Next.js app built with standalone output
 }
 
 // openLayers opens the buildpack's layers; the package managers' cache layer is always kept.
@@ -264,6 +268,13 @@ func (b *Builder) launchModules(r *buildRun) error {
 		r.result.Layers = append(r.result.Layers, r.modules)
 		return nil
 	}
+	if r.next != nil {
+		standalone, err := b.nextStandalone(r)
+		if err != nil || standalone {
+			return b.cacheOnlyModules(r, err)
+		}
+		r.next = nil
+	}
 	if r.needFull {
 		if err := b.keepStartTools(r.plan, r.tools); err != nil {
 			return err
@@ -291,6 +302,25 @@ func (b *Builder) launchModules(r *buildRun) error {
 	if r.needFull {
 		r.result.Layers = append(r.result.Layers, r.buildModules)
 	}
+	return nil
+}
+
+// cacheOnlyModules keeps the production node_modules out of the image, cached for the next
+// build, when the Next.js standalone output carries what the server loads.
+func (b *Builder) cacheOnlyModules(r *buildRun, err error) error {
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(filepath.Join(r.appDir, "node_modules")); err != nil {
+		return fmt.Errorf("removing the node_modules link from the app: %w", err)
+	}
+	_ = os.Remove(r.modules.SBOMPath(libcnb.CycloneDXJSON))
+	r.modules.LayerTypes = libcnb.LayerTypes{Cache: true}
+	r.result.Layers = append(r.result.Layers, r.modules)
+	if r.needFull {
+		r.result.Layers = append(r.result.Layers, r.buildModules)
+	}
+	b.Logger.Body("node_modules: the production tree stays out of the image (cached for the next build)")
 	return nil
 }
 
@@ -387,6 +417,11 @@ func (b *Builder) scriptsToRun(r *buildRun) ([]string, string, error) {
 
 // processes turns the start commands into processes, adding the launcher layer when one needs it.
 func (b *Builder) processes(r *buildRun) ([]libcnb.Process, error) {
+	if r.next != nil {
+		server := r.next.Standalone
+		b.Logger.Bodyf("web: %s %s (the Next.js standalone server on $PORT, HOSTNAME=0.0.0.0)", r.launchNode, server)
+		return []libcnb.Process{{Type: "web", Command: []string{r.launchNode, server}, WorkingDirectory: filepath.Dir(server), Default: true}}, nil
+	}
 	cmds, err := r.startCommands()
 	if err != nil {
 		return nil, err
