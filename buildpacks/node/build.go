@@ -237,7 +237,7 @@ func (b *Builder) runBuildScripts(r *buildRun) error {
 		if r.needFull {
 			tree = r.plan.FullTree
 		}
-		if err := linkModules(r.appDir, tree); err != nil {
+		if err := b.modulesForScripts(r, tree); err != nil {
 			return err
 		}
 	}
@@ -251,6 +251,20 @@ func (b *Builder) runBuildScripts(r *buildRun) error {
 		if err := runTool(b.Out, r.scriptDir, r.env.list(nil), append(append([]string{}, r.pm.Argv...), args...)); err != nil {
 			return fmt.Errorf("the %q script failed (%s %s%s): %w", s, r.pm.Kind, strings.Join(args, " "), where, err)
 		}
+	}
+	return nil
+}
+
+// modulesForScripts gives the build scripts the reused tree: a link to it, or for a Next.js
+// standalone build a copy, since next build copies a linked node_modules into its output as the
+// link (to a layer the image does not carry) instead of the traced files.
+func (b *Builder) modulesForScripts(r *buildRun, tree string) error {
+	if r.next == nil {
+		return linkModules(r.appDir, tree)
+	}
+	b.Logger.Body("Next.js: copying the reused node_modules into the app, so next build traces the files it copies into the standalone output")
+	if err := copyTree(tree, filepath.Join(r.appDir, "node_modules")); err != nil {
+		return fmt.Errorf("copying the reused node_modules into %s for next build: %w", r.appDir, err)
 	}
 	return nil
 }
