@@ -33,6 +33,7 @@ const (
 // its image runs the standalone server.
 type nextApp struct {
 	Dir        string // where next build runs
+	NextStart  bool   // the start script is `next start` (else there is none)
 	Standalone string // the standalone server.js in the next-standalone layer, once moved there
 }
 
@@ -63,7 +64,7 @@ func (b *Builder) planNext(r *buildRun) error {
 		b.Logger.Body("Next.js: the start command is not `next start`; keeping the full production node_modules")
 		return nil
 	}
-	r.next = &nextApp{Dir: r.scriptDir}
+	r.next = &nextApp{Dir: r.scriptDir, NextStart: len(cmds) > 0}
 	r.env.set[NextStandaloneEnv] = "true"
 	r.env.set["NEXT_TELEMETRY_DISABLED"] = "1"
 	b.Logger.Bodyf("Next.js: building with standalone output (%s=true; an `output` in next.config wins)", NextStandaloneEnv)
@@ -178,7 +179,10 @@ func (b *Builder) nextStandalone(r *buildRun) (bool, error) {
 	switch out.Output {
 	case "standalone":
 	case "export":
-		b.Logger.Body("WARNING: next.config sets output: 'export'; distill does not serve static exports without Node.js yet, so the image keeps the full node_modules and runs the start command")
+		if err := exportServed(r.next); err != nil {
+			return false, err
+		}
+		b.Logger.Body("WARNING: next.config sets output: 'export' and the app has no start command: distill does not serve static exports yet, so the image has no web server for out/")
 		return false, nil
 	default:
 		b.Logger.Bodyf("WARNING: next build made no standalone output (this Next.js does not read %s): the image keeps the full production node_modules", NextStandaloneEnv)
@@ -211,6 +215,16 @@ func (b *Builder) nextStandalone(r *buildRun) (bool, error) {
 	return true, nil
 }
 
+// exportServed fails the build of a static export whose start command is `next start`, which
+// refuses to serve one: the image would exit at start.
+func exportServed(app *nextApp) error {
+	if !app.NextStart {
+		return nil
+	}
+	return fmt.Errorf("next.config in %s sets output: 'export', which `next start` (package.json scripts.start) does not serve, so the image would exit at start: "+
+		"serve the exported out/ directory with a Procfile `web:` process, or remove output: 'export' to run the Next.js server", app.Dir)
+}
+
 // copyNextStatic copies <dist>/static and public/ beside the standalone server.js (serverDir).
 func copyNextStatic(appDir, distDir, serverDir string) error {
 	for _, c := range [][2]string{
@@ -231,6 +245,9 @@ func copyNextStatic(appDir, distDir, serverDir string) error {
 // SBOM and makes it a launch layer with HOSTNAME=0.0.0.0 (Next's server listens there).
 func (b *Builder) finishStandaloneLayer(r *buildRun, layer *libcnb.Layer) error {
 	modules := filepath.Join(layer.Path, "node_modules")
+	if fi, err := os.Lstat(modules); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("the Next.js standalone output's node_modules is a link (%s), not the traced files: next build ran on a linked node_modules", modules)
+	}
 	removed, err := removeForeignLibc(modules, targetLibc)
 	if err != nil {
 		return err

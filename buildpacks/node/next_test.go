@@ -128,3 +128,20 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+func TestExportServed(t *testing.T) {
+	tests := []struct {
+		name    string
+		app     nextApp
+		wantErr string
+	}{
+		{"next start", nextApp{Dir: "/workspace", NextStart: true}, "sets output: 'export', which `next start`"},
+		{"no start command", nextApp{Dir: "/workspace"}, ""},
+	}
+	for _, tt := range tests {
+		err := exportServed(&tt.app)
+		if (err != nil) != (tt.wantErr != "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.wantErr)
+		}
+	}
+}
