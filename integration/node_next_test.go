@@ -107,3 +107,34 @@ func httpGet(t *testing.T, url string) (int, string) {
 	}
 	return resp.StatusCode, string(b)
 }
+
+// TestNodeNextExport builds the hello-world with output: 'export' and `next start`, which refuses
+// to serve an export: the build fails saying so, and writes no image.
+func TestNodeNextExport(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds real images")
+	harness.RequireTools(t)
+	app := copyApp(t, "integration/testdata/node-next")
+	if err := os.WriteFile(filepath.Join(app, "next.config.js"), []byte("module.exports = { output: 'export' };\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(app, "app", "page.js")
+	src, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	static := strings.Replace(string(src), `export const dynamic = "force-dynamic";`, "", 1)
+	if err := os.WriteFile(page, []byte(static), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "image")
+	b := distill(t, app, "-o", "oci:"+out, "--cache-dir", filepath.Join(t.TempDir(), "cache"))
+	if b.err == nil {
+		t.Fatal("the build of a static export started with next start succeeded")
+	}
+	if want := "sets output: 'export', which `next start`"; !strings.Contains(b.stdout+b.stderr, want) {
+		t.Errorf("output lacks %q:\n%s\n%s", want, b.stdout, b.stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%s written by a failed build (err %v)", out, err)
+	}
+}
