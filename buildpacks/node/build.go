@@ -284,8 +284,11 @@ func (b *Builder) launchModules(r *buildRun) error {
 	}
 	if r.next != nil {
 		standalone, err := b.nextStandalone(r)
-		if err != nil || standalone {
-			return b.cacheOnlyModules(r, err)
+		if err != nil {
+			return err
+		}
+		if standalone {
+			return b.cacheOnlyModules(r)
 		}
 		r.next = nil
 	}
@@ -321,10 +324,7 @@ func (b *Builder) launchModules(r *buildRun) error {
 
 // cacheOnlyModules keeps the production node_modules out of the image, cached for the next
 // build, when the Next.js standalone output carries what the server loads.
-func (b *Builder) cacheOnlyModules(r *buildRun, err error) error {
-	if err != nil {
-		return err
-	}
+func (b *Builder) cacheOnlyModules(r *buildRun) error {
 	if err := os.RemoveAll(filepath.Join(r.appDir, "node_modules")); err != nil {
 		return fmt.Errorf("removing the node_modules link from the app: %w", err)
 	}
