@@ -63,6 +63,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if err := b.dependencies(r); err != nil {
 		return result, err
 	}
+	if err := b.planNext(r); err != nil {
+		return result, err
+	}
 	if err := b.runBuildScripts(r); err != nil {
 		return result, err
 	}
@@ -108,6 +111,7 @@ type buildRun struct {
 	tools     []string // the commands the start commands need from packages
 	plan      modulesPlan
 	ws        workspaces
+	next      *nextApp // a Next.js app built with standalone output
 }
 
 // openLayers opens the buildpack's layers; the package managers' cache layer is always kept.
@@ -233,7 +237,7 @@ func (b *Builder) runBuildScripts(r *buildRun) error {
 		if r.needFull {
 			tree = r.plan.FullTree
 		}
-		if err := linkModules(r.appDir, tree); err != nil {
+		if err := b.modulesForScripts(r, tree); err != nil {
 			return err
 		}
 	}
@@ -251,6 +255,20 @@ func (b *Builder) runBuildScripts(r *buildRun) error {
 	return nil
 }
 
+// modulesForScripts gives the build scripts the reused tree: a link to it, or for a Next.js
+// standalone build a copy, since next build copies a linked node_modules into its output as the
+// link (to a layer the image does not carry) instead of the traced files.
+func (b *Builder) modulesForScripts(r *buildRun, tree string) error {
+	if r.next == nil {
+		return linkModules(r.appDir, tree)
+	}
+	b.Logger.Body("Next.js: copying the reused node_modules into the app, so next build traces the files it copies into the standalone output")
+	if err := copyTree(tree, filepath.Join(r.appDir, "node_modules")); err != nil {
+		return fmt.Errorf("copying the reused node_modules into %s for next build: %w", r.appDir, err)
+	}
+	return nil
+}
+
 // launchModules prunes the install to production, puts it in the launch layer with its SBOM and
 // links <app>/node_modules to it.
 func (b *Builder) launchModules(r *buildRun) error {
@@ -263,6 +281,16 @@ func (b *Builder) launchModules(r *buildRun) error {
 	if r.plan.PnP {
 		r.result.Layers = append(r.result.Layers, r.modules)
 		return nil
+	}
+	if r.next != nil {
+		standalone, err := b.nextStandalone(r)
+		if err != nil {
+			return err
+		}
+		if standalone {
+			return b.cacheOnlyModules(r)
+		}
+		r.next = nil
 	}
 	if r.needFull {
 		if err := b.keepStartTools(r.plan, r.tools); err != nil {
@@ -291,6 +319,22 @@ func (b *Builder) launchModules(r *buildRun) error {
 	if r.needFull {
 		r.result.Layers = append(r.result.Layers, r.buildModules)
 	}
+	return nil
+}
+
+// cacheOnlyModules keeps the production node_modules out of the image, cached for the next
+// build, when the Next.js standalone output carries what the server loads.
+func (b *Builder) cacheOnlyModules(r *buildRun) error {
+	if err := os.RemoveAll(filepath.Join(r.appDir, "node_modules")); err != nil {
+		return fmt.Errorf("removing the node_modules link from the app: %w", err)
+	}
+	_ = os.Remove(r.modules.SBOMPath(libcnb.CycloneDXJSON))
+	r.modules.LayerTypes = libcnb.LayerTypes{Cache: true}
+	r.result.Layers = append(r.result.Layers, r.modules)
+	if r.needFull {
+		r.result.Layers = append(r.result.Layers, r.buildModules)
+	}
+	b.Logger.Body("node_modules: the production tree stays out of the image (cached for the next build)")
 	return nil
 }
 
@@ -387,6 +431,11 @@ func (b *Builder) scriptsToRun(r *buildRun) ([]string, string, error) {
 
 // processes turns the start commands into processes, adding the launcher layer when one needs it.
 func (b *Builder) processes(r *buildRun) ([]libcnb.Process, error) {
+	if r.next != nil {
+		server := r.next.Standalone
+		b.Logger.Bodyf("web: %s %s (the Next.js standalone server on $PORT, HOSTNAME=0.0.0.0)", r.launchNode, server)
+		return []libcnb.Process{{Type: "web", Command: []string{r.launchNode, server}, WorkingDirectory: filepath.Dir(server), Default: true}}, nil
+	}
 	cmds, err := r.startCommands()
 	if err != nil {
 		return nil, err

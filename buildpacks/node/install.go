@@ -158,6 +158,13 @@ func (b *Builder) finishModules(r *buildRun) error {
 	if err := b.trimWorkspaces(r); err != nil {
 		return err
 	}
+	removed, err := removeForeignLibc(appModules, targetLibc)
+	if err != nil {
+		return err
+	}
+	if len(removed) > 0 {
+		b.Logger.Bodyf("node_modules: left out %d package(s) built for another libc than the run image's %s: %s", len(removed), targetLibc, strings.Join(removed, ", "))
+	}
 	if err := moveTree(appModules, plan.ProdTree); err != nil {
 		return err
 	}

@@ -1,0 +1,140 @@
+package integration
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/distill-build/distill/integration/harness"
+	"github.com/distill-build/distill/internal/testenv"
+)
+
+// nextSizeLimit is the issue's bound on the Next.js hello-world image, compressed.
+const nextSizeLimit = 60_000_000
+
+// TestNodeNext builds the Next.js 15 hello-world (next build, next start, no next.config) into an
+// image that runs the framework's standalone server, checks its page, its static files and
+// public/, its size and that the full node_modules (the compiler, @next/swc-*) stays out; then
+// rebuilds after a page change on the reused node_modules.
+func TestNodeNext(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
+	harness.RequireTools(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	app := copyApp(t, "integration/testdata/node-next")
+	out := filepath.Join(t.TempDir(), "image")
+	start := time.Now()
+	first := distill(t, app, "-o", "oci:"+out, "--cache-dir", cache).must(t)
+	t.Logf("build: %.1fs, %d bytes compressed\n%s", time.Since(start).Seconds(), first.report.Total.Compressed, reportTable(first.stdout))
+	for _, w := range []string{"Next.js: building with standalone output (NEXT_PRIVATE_STANDALONE=true", "in place of the production node_modules"} {
+		if !strings.Contains(first.stdout+first.stderr, w) {
+			t.Errorf("build output lacks %q:\n%s", w, first.stdout)
+		}
+	}
+	if first.report.Total.Compressed > nextSizeLimit {
+		t.Errorf("Next.js image: %d bytes compressed > %d", first.report.Total.Compressed, nextSizeLimit)
+	}
+	checkNextImage(t, out, "hello from distill/node next.js")
+
+	page := filepath.Join(app, "app", "page.js")
+	src, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, []byte(strings.Replace(string(src), "hello from", "hello again from", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second := distill(t, app, "-o", "oci:"+out, "--cache-dir", cache).must(t)
+	if !strings.Contains(second.stdout+second.stderr, "Reusing node_modules") {
+		t.Errorf("the rebuild did not reuse node_modules:\n%s", second.stdout)
+	}
+	checkNextImage(t, out, "hello again from distill/node next.js")
+}
+
+// checkNextImage runs the image and checks the page, a static chunk, public/ and the files.
+func checkNextImage(t *testing.T, out, body string) {
+	t.Helper()
+	ref := harness.LoadOCI(t, out)
+	c := harness.Run(t, ref)
+	status, got := c.WaitHTTP(t, "/")
+	if status != 200 || !strings.Contains(got, body) || !strings.Contains(got, "the server") {
+		t.Fatalf("GET / = %d %q, want %q rendered on the server", status, got, body)
+	}
+	chunk := regexp.MustCompile(`/_next/static/[^"]+\.js`).FindString(got)
+	if chunk == "" {
+		t.Errorf("the page names no /_next/static script: %s", got)
+	}
+	for path, want := range map[string]string{chunk: "", "/hello.txt": "hello from public/"} {
+		if status, text := httpGet(t, c.URL+path); status != 200 || !strings.Contains(text, want) {
+			t.Errorf("GET %s = %d, want 200 with %q", path, status, want)
+		}
+	}
+	cfg := harness.ImageConfig(t, ref)
+	if ep := strings.Join(cfg.Entrypoint, " "); !strings.HasPrefix(ep, "/layers/distill_node/node-runtime/bin/node /layers/distill_node/next-standalone/server.js") {
+		t.Errorf("entrypoint %q, want node running the standalone server.js", ep)
+	}
+	if cfg.Getenv("HOSTNAME") != "0.0.0.0" {
+		t.Errorf("HOSTNAME = %q, want 0.0.0.0", cfg.Getenv("HOSTNAME"))
+	}
+	harness.CheckELFDeps(t, out)
+	for p := range harness.Entries(t, out) {
+		switch {
+		case strings.Contains(p, "/@next/swc-"), strings.Contains(p, "linuxmusl"), strings.Contains(p, "-musl/"):
+			t.Errorf("image holds a build-time or wrong-libc package: %s", p)
+		case strings.HasPrefix(p, "/layers/distill_node/node-modules/"):
+			t.Errorf("image holds the full production node_modules: %s", p)
+		case strings.HasPrefix(p, "/workspace/.next/"):
+			t.Errorf("image holds the build's .next (in the standalone layer already): %s", p)
+		}
+	}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		t.Errorf("GET %s: %v", url, err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Errorf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestNodeNextExport builds the hello-world with output: 'export' and `next start`, which refuses
+// to serve an export: the build fails saying so, and writes no image.
+func TestNodeNextExport(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds real images")
+	harness.RequireTools(t)
+	app := copyApp(t, "integration/testdata/node-next")
+	if err := os.WriteFile(filepath.Join(app, "next.config.js"), []byte("module.exports = { output: 'export' };\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(app, "app", "page.js")
+	src, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	static := strings.Replace(string(src), `export const dynamic = "force-dynamic";`, "", 1)
+	if err := os.WriteFile(page, []byte(static), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "image")
+	b := distill(t, app, "-o", "oci:"+out, "--cache-dir", filepath.Join(t.TempDir(), "cache"))
+	if b.err == nil {
+		t.Fatal("the build of a static export started with next start succeeded")
+	}
+	if want := "sets output: 'export', which `next start`"; !strings.Contains(b.stdout+b.stderr, want) {
+		t.Errorf("output lacks %q:\n%s\n%s", want, b.stdout, b.stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%s written by a failed build (err %v)", out, err)
+	}
+}
