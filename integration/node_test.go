@@ -106,10 +106,12 @@ func TestNodeApps(t *testing.T) {
 func checkNodeImage(t *testing.T, fx nodeFixture, out, body string) {
 	t.Helper()
 	ref := harness.LoadOCI(t, out)
-	status, got := harness.Run(t, ref).WaitHTTP(t, "/")
+	c := harness.Run(t, ref)
+	status, got := c.WaitHTTP(t, "/")
 	if status != 200 || !strings.Contains(got, body) {
 		t.Errorf("GET / = %d %q, want %q", status, got, body)
 	}
+	checkStopsOnSIGTERM(t, c)
 	cfg := harness.ImageConfig(t, ref)
 	if cfg.User == "" || cfg.User == "0" || strings.HasPrefix(cfg.User, "root") || strings.HasPrefix(cfg.User, "0:") {
 		t.Errorf("image user = %q, want the non-root CNB user", cfg.User)
@@ -204,5 +206,17 @@ func nodeBadInput(t *testing.T, cache string) {
 				t.Errorf("%s written by a failed build (err %v)", out, err)
 			}
 		})
+	}
+}
+
+// checkStopsOnSIGTERM stops c with a grace period podman then ends with
+// SIGKILL (exit status 137): node as PID 1 must exit on the SIGTERM itself
+// (143, from the Node.js buildpack's signals.js; or the app's own handler).
+func checkStopsOnSIGTERM(t *testing.T, c *harness.Container) {
+	t.Helper()
+	harness.Podman(t, "stop", "--time", "20", c.ID)
+	code := strings.TrimSpace(harness.Podman(t, "inspect", "--format", "{{.State.ExitCode}}", c.ID))
+	if code == "137" {
+		t.Errorf("podman stop: the container ignored SIGTERM and was killed (exit status 137)")
 	}
 }

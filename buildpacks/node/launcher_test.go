@@ -11,7 +11,7 @@ import (
 	"github.com/distill-build/distill/internal/testenv"
 )
 
-// TestLauncherSyntaxNode12 keeps launch.js to what Node.js 12 (the oldest line an app may pin)
+// TestLauncherSyntaxNode12 keeps launch.js and signals.js to what Node.js 12 (the oldest line an app may pin)
 // parses and provides: it runs on the app's own node, at launch.
 func TestLauncherSyntaxNode12(t *testing.T) {
 	forbidden := []struct{ re, what string }{
@@ -24,13 +24,15 @@ func TestLauncherSyntaxNode12(t *testing.T) {
 		{`structuredClone|AbortController`, "Node.js 15+ globals"},
 		{`\.findLast(Index)?\(`, "findLast (Node.js 18)"},
 	}
-	for n, line := range strings.Split(string(launcherJS), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "//") {
-			continue
-		}
-		for _, f := range forbidden {
-			if regexp.MustCompile(f.re).MatchString(line) {
-				t.Errorf("launcher/launch.js:%d uses %s: %s", n+1, f.what, strings.TrimSpace(line))
+	for file, src := range map[string][]byte{"launcher/launch.js": launcherJS, "launcher/signals.js": signalsJS} {
+		for n, line := range strings.Split(string(src), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			for _, f := range forbidden {
+				if regexp.MustCompile(f.re).MatchString(line) {
+					t.Errorf("%s:%d uses %s: %s", file, n+1, f.what, strings.TrimSpace(line))
+				}
 			}
 		}
 	}

@@ -18,6 +18,9 @@ import (
 //go:embed launcher/launch.js
 var launcherJS []byte
 
+//go:embed launcher/signals.js
+var signalsJS []byte
+
 // LauncherFile is the launcher's file name in its layer.
 const LauncherFile = "launch.js"
 

@@ -121,6 +121,9 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 		"libs": strings.Join(sharedlib.Sonames(libs), ","), "dpkg-records": "1"}
 	if metadataEqual(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "node")) {
 		b.Logger.Bodyf("Reusing the launch layer with Node.js %s", version)
+		if err := addSignalDefaults(layer); err != nil {
+			return err
+		}
 		// SBOM files live beside the layer and are not cached: write it on every build.
 		debs, err := dpkg.ReadLayerRecords(layer.Path)
 		if err != nil {
@@ -170,10 +173,32 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 	if fi, err := os.Stat(bin); err == nil {
 		b.Logger.Bodyf("Launch layer: bin/node %s (%.1f MB), no npm, headers or docs", how, float64(fi.Size())/1e6)
 	}
+	if err := addSignalDefaults(layer); err != nil {
+		return err
+	}
 	if err := writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity, debs); err != nil {
 		return err
 	}
 	layer.Metadata = want
+	return nil
+}
+
+// SignalsFile is launcher/signals.js's path in the node-runtime layer.
+const SignalsFile = "distill/signals.js"
+
+// addSignalDefaults writes signals.js into the layer (reused layers too) and
+// prepends --require of it to NODE_OPTIONS at launch (beside Yarn PnP's
+// flags and any NODE_OPTIONS of the app's), so node as PID 1 stops on
+// SIGTERM and SIGINT like any other process.
+func addSignalDefaults(layer *libcnb.Layer) error {
+	p := filepath.Join(layer.Path, SignalsFile)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	if err := os.WriteFile(p, signalsJS, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	layer.LaunchEnvironment.Prepend("NODE_OPTIONS", " ", "--require "+p)
 	return nil
 }
 
