@@ -4,8 +4,9 @@ import (
 	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
-	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/paketo-buildpacks/libpak/v2/log"
+
+	"github.com/distill-build/distill/internal/buildpack"
 )
 
 // BindingType is the service binding type this buildpack consumes.
