@@ -210,8 +210,9 @@ func nodeBadInput(t *testing.T, cache string) {
 }
 
 // checkStopsOnSIGTERM stops c with a grace period podman then ends with
-// SIGKILL (exit status 137): node as PID 1 must exit on the SIGTERM itself
-// (143, from the Node.js buildpack's signals.js; or the app's own handler).
+// SIGKILL (exit status 137): the app as PID 1 must exit on the SIGTERM itself
+// (143 from the Node.js buildpack's signals.js or the Python buildpack's
+// distill_signals.py, or whatever the app's own handler returns).
 func checkStopsOnSIGTERM(t *testing.T, c *harness.Container) {
 	t.Helper()
 	harness.Podman(t, "stop", "--time", "20", c.ID)

@@ -84,10 +84,12 @@ func TestPythonApps(t *testing.T) {
 				t.Errorf("the process is not %q:\n%s", a.process, b.stdout)
 			}
 			ref := harness.LoadOCI(t, out)
-			status, body := harness.Run(t, ref).WaitHTTP(t, "/")
+			c := harness.Run(t, ref)
+			status, body := c.WaitHTTP(t, "/")
 			if status != 200 || !strings.Contains(body, a.want) {
 				t.Fatalf("GET / = %d %q, want %q", status, body, a.want)
 			}
+			checkStopsOnSIGTERM(t, c)
 			if n := harness.CheckELFDeps(t, out); n < 10 {
 				t.Errorf("checked %d ELF files, want CPython's and its extension modules", n)
 			}

@@ -2,6 +2,7 @@ package python
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -204,8 +205,9 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 	}
 	sort.Strings(kept)
 	runner := sha256.Sum256([]byte(execScript))
+	signals := sha256.Sum256(signalsModule)
 	want := map[string]interface{}{"version": py.Version.String(), "fingerprint": fp, "layout": layoutVersion, "keep": strings.Join(kept, ":"),
-		"exec-script-sha256": hex.EncodeToString(runner[:])}
+		"exec-script-sha256": hex.EncodeToString(runner[:]), "signals-sha256": hex.EncodeToString(signals[:])}
 	layer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
 	layer.LaunchEnvironment.Default("PYTHONUNBUFFERED", "1")
 	if sameMetadata(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "python"+py.MajorMinor)) {
@@ -226,6 +228,10 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 		return err
 	}
 	if err := copyScript(filepath.Join(layer.Path, ExecScriptName)); err != nil {
+		return err
+	}
+	// Debian's site.py reads dist-packages beside the interpreter, upstream's site-packages.
+	if err := addSignals(layer.Path, py.MajorMinor, "dist-packages", "site-packages"); err != nil {
 		return err
 	}
 	python := filepath.Join(layer.Path, "bin", "python"+py.MajorMinor)
@@ -251,6 +257,30 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 		return err
 	}
 	layer.Metadata = want
+	return nil
+}
+
+// signalsModule is distill_signals.py: as PID 1, exit on SIGTERM unless the app handles it.
+//
+//go:embed distill_signals.py
+var signalsModule []byte
+
+// addSignals puts distill_signals.py and the .pth file that imports it at
+// startup into the site directories siteDirs (under lib/pythonX.Y) of
+// layerDir (the CPython layer, or the venv for its console scripts'
+// interpreter), which site.py reads at every start (not under -S).
+func addSignals(layerDir, majorMinor string, siteDirs ...string) error {
+	for _, dir := range siteDirs {
+		site := filepath.Join(layerDir, "lib", "python"+majorMinor, dir)
+		if err := os.MkdirAll(site, 0o755); err != nil {
+			return fmt.Errorf("writing the SIGTERM handler: %w", err)
+		}
+		for name, data := range map[string][]byte{"distill_signals.py": signalsModule, "distill-signals.pth": []byte("import distill_signals\n")} {
+			if err := os.WriteFile(filepath.Join(site, name), data, 0o644); err != nil {
+				return fmt.Errorf("writing the SIGTERM handler: %w", err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -346,6 +376,7 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%v\x00%s\x00", layoutVersion, py.Version, rs.Source, rs.Locked, strings.Join(rs.Lines, "\n"))
 	h.Write(rs.KeyData)
+	h.Write(signalsModule)
 	key := hex.EncodeToString(h.Sum(nil))
 	want := map[string]interface{}{"requirements-sha256": key, "python-version": py.Version.String(), "source": rs.Source}
 	layer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
@@ -372,6 +403,9 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 	t := time.Now()
 	if out, err := exec.Command(layerPython, "-I", "-m", "venv", "--without-pip", layer.Path).CombinedOutput(); err != nil {
 		return fmt.Errorf("creating the venv %s failed (%v):\n%s", layer.Path, err, out)
+	}
+	if err := addSignals(layer.Path, py.MajorMinor, "site-packages"); err != nil { // for the venv's own interpreter (console scripts)
+		return err
 	}
 	venvPython := filepath.Join(layer.Path, "bin", "python")
 	if !rs.empty() {
