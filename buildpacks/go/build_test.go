@@ -240,8 +240,8 @@ func TestBuildCompileError(t *testing.T) {
 	requireGo(t)
 	root := t.TempDir()
 	app, layers := filepath.Join(root, "app"), filepath.Join(root, "layers")
-	writeFile(t, filepath.Join(app, "go.mod"), "module example.com/broken\n\ngo 1.22\n")
-	writeFile(t, filepath.Join(app, "main.go"), "package main\n\nfunc main() {\n\tundefinedThing()\n}\n")
+	testenv.WriteFile(t, filepath.Join(app, "go.mod"), "module example.com/broken\n\ngo 1.22\n")
+	testenv.WriteFile(t, filepath.Join(app, "main.go"), "package main\n\nfunc main() {\n\tundefinedThing()\n}\n")
 	linkSharedGoCache(t, layers)
 	for _, k := range []string{"BP_GO_VERSION", "BP_GO_TARGETS", "BP_GO_BUILD_FLAGS", "BP_GO_BUILD_LDFLAGS", "BP_KEEP_FILES"} {
 		t.Setenv(k, "")
@@ -310,7 +310,7 @@ func TestResolveGo(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			layers := t.TempDir()
 			root := filepath.Join(layers, "go", "mod", "golang.org", "toolchain@v0.0.1-go1.99.1.linux-amd64")
-			writeFile(t, filepath.Join(root, "bin", "go"), "#!/bin/false\n")
+			testenv.WriteFile(t, filepath.Join(root, "bin", "go"), "#!/bin/false\n")
 			l := libcnb.Layers{Path: layers}
 			layer, err := l.Layer(LayerGo)
 			if err != nil {

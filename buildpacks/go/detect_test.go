@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-build/distill/internal/testenv"
+
 	"github.com/buildpacks/libcnb/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
 )
@@ -31,7 +33,7 @@ func TestDetect(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(dir, name), content)
+				testenv.WriteFile(t, filepath.Join(dir, name), content)
 			}
 			for _, d := range tt.dirs {
 				if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -55,15 +57,5 @@ func TestDetect(t *testing.T) {
 				t.Errorf("log %q does not mention %q and the dir", buf.String(), tt.log)
 			}
 		})
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

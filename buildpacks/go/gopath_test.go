@@ -32,7 +32,7 @@ func TestNonStdImports(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(dir, name), content)
+				testenv.WriteFile(t, filepath.Join(dir, name), content)
 			}
 			got, err := nonStdImports(dir)
 			if err != nil {
@@ -44,7 +44,7 @@ func TestNonStdImports(t *testing.T) {
 		})
 	}
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "bad.go"), "package main\nimport (\n")
+	testenv.WriteFile(t, filepath.Join(dir, "bad.go"), "package main\nimport (\n")
 	if _, err := nonStdImports(dir); err == nil || !strings.Contains(err.Error(), "bad.go") {
 		t.Errorf("err = %v, want it to name bad.go", err)
 	}
@@ -88,7 +88,7 @@ func TestBuildShapes(t *testing.T) {
 			root := t.TempDir()
 			app, layers := filepath.Join(root, "app"), filepath.Join(root, "layers")
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(app, name), content)
+				testenv.WriteFile(t, filepath.Join(app, name), content)
 			}
 			linkSharedGoCache(t, layers)
 			for _, k := range []string{"BP_GO_VERSION", "BP_GO_BUILD_FLAGS", "BP_GO_BUILD_LDFLAGS", "BP_KEEP_FILES"} {

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func TestRemoveSource(t *testing.T) {
@@ -33,7 +35,7 @@ func TestRemoveSource(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for _, f := range files {
-				writeFile(t, filepath.Join(dir, f), "x")
+				testenv.WriteFile(t, filepath.Join(dir, f), "x")
 			}
 			pats, err := parseKeepPatterns(tt.keep)
 			if tt.wantErr != "" {
@@ -75,7 +77,7 @@ func TestRemoveSource(t *testing.T) {
 
 func TestMakeWritableAndRemove(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "layer")
-	writeFile(t, filepath.Join(dir, "mod", "a@v1", "f.go"), "x")
+	testenv.WriteFile(t, filepath.Join(dir, "mod", "a@v1", "f.go"), "x")
 	if err := os.Chmod(filepath.Join(dir, "mod", "a@v1"), 0o555); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func TestReadProject(t *testing.T) {
@@ -30,7 +32,7 @@ func TestReadProject(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(dir, name), content)
+				testenv.WriteFile(t, filepath.Join(dir, name), content)
 			}
 			p, err := readProject(dir)
 			if tt.wantErr != "" {
@@ -75,7 +77,7 @@ func TestWorkspaceTargets(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for name, content := range files {
-		writeFile(t, filepath.Join(dir, name), content)
+		testenv.WriteFile(t, filepath.Join(dir, name), content)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +122,7 @@ func TestSumKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(dir, name), content)
+				testenv.WriteFile(t, filepath.Join(dir, name), content)
 			}
 			key, err := sumKey(dir, tt.proj)
 			if err != nil {

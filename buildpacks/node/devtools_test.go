@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 // treeFiles lists a tree's files and links (links as "path -> target").
@@ -90,7 +92,7 @@ func TestKeepTools(t *testing.T) {
 					if strings.HasPrefix(c, "->") {
 						os.Symlink(strings.TrimPrefix(c, "->"), dst)
 					} else {
-						writeFile(t, dst, c)
+						testenv.WriteFile(t, dst, c)
 					}
 				}
 			}
@@ -116,7 +118,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestDevCommands(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "package-lock.json"), `{"lockfileVersion":3,"packages":{"":{},"node_modules/typescript":{"dev":true,"bin":{"tsc":"bin/tsc"}},"node_modules/next":{"bin":{"next":"dist/bin/next"}},"node_modules/a/node_modules/x":{"dev":true,"bin":{"x":"x.js"}}}}`)
+	testenv.WriteFile(t, filepath.Join(dir, "package-lock.json"), `{"lockfileVersion":3,"packages":{"":{},"node_modules/typescript":{"dev":true,"bin":{"tsc":"bin/tsc"}},"node_modules/next":{"bin":{"next":"dist/bin/next"}},"node_modules/a/node_modules/x":{"dev":true,"bin":{"x":"x.js"}}}}`)
 	pkg, err := parsePackageJSON("package.json", []byte(`{"dependencies":{"next":"*"},"devDependencies":{"tsx":"*","typescript":"*"}}`))
 	if err != nil {
 		t.Fatal(err)

@@ -45,10 +45,10 @@ func TestLauncherSteps(t *testing.T) {
 	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, LauncherFile)
-	writeFile(t, launcher, string(launcherJS))
+	testenv.WriteFile(t, launcher, string(launcherJS))
 	app := filepath.Join(dir, "app")
-	writeFile(t, filepath.Join(app, "show.js"), "console.log(process.env.npm_lifecycle_event, process.env.npm_package_name || '-', process.cwd().endsWith('sub') ? 'sub' : 'app')\n")
-	writeFile(t, filepath.Join(app, "sub", "keep"), "")
+	testenv.WriteFile(t, filepath.Join(app, "show.js"), "console.log(process.env.npm_lifecycle_event, process.env.npm_package_name || '-', process.cwd().endsWith('sub') ? 'sub' : 'app')\n")
+	testenv.WriteFile(t, filepath.Join(app, "sub", "keep"), "")
 	tests := []struct {
 		name  string
 		env   map[string]string

@@ -1,10 +1,11 @@
 package node
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func TestRunsNextBuild(t *testing.T) {
@@ -68,7 +69,7 @@ func TestFindNextOutput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
+			testenv.WriteFiles(t, dir, tt.files)
 			got, err := findNextOutput(dir)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -104,7 +105,7 @@ func TestStandaloneServer(t *testing.T) {
 			for _, f := range tt.files {
 				files[f] = "{}"
 			}
-			writeFiles(t, dir, files)
+			testenv.WriteFiles(t, dir, files)
 			got, err := standaloneServer(dir, ".next")
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want an error: %v", err, tt.wantErr)
@@ -113,19 +114,6 @@ func TestStandaloneServer(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
-	}
-}
-
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 

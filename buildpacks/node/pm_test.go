@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-build/distill/internal/testenv"
+
 	"github.com/Masterminds/semver/v3"
 )
 
@@ -86,7 +88,7 @@ func TestDetectPackageManager(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(dir, name), content)
+				testenv.WriteFile(t, filepath.Join(dir, name), content)
 			}
 			pkg, err := parsePackageJSON("package.json", []byte(tt.pkg))
 			if err != nil {
@@ -135,7 +137,7 @@ func TestChooseLock(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for _, f := range tt.files {
-				writeFile(t, filepath.Join(dir, f), "{}")
+				testenv.WriteFile(t, filepath.Join(dir, f), "{}")
 			}
 			c, err := chooseLock(dir, tt.kind, "x")
 			if tt.wantErr != "" {
@@ -186,7 +188,7 @@ func TestInstallCommands(t *testing.T) {
 
 func TestModulesKey(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "package-lock.json"), `{"lockfileVersion":3}`)
+	testenv.WriteFile(t, filepath.Join(dir, "package-lock.json"), `{"lockfileVersion":3}`)
 	parse := func(s string) packageJSON {
 		p, err := parsePackageJSON("package.json", []byte(s))
 		if err != nil {
@@ -221,7 +223,7 @@ func TestModulesKey(t *testing.T) {
 	if key(base, pm2, "24.21.0") == k0 {
 		t.Errorf("the npm version does not change the key")
 	}
-	writeFile(t, filepath.Join(dir, "package-lock.json"), `{"lockfileVersion":3,"x":1}`)
+	testenv.WriteFile(t, filepath.Join(dir, "package-lock.json"), `{"lockfileVersion":3,"x":1}`)
 	if key(base, pm, "24.21.0") == k0 {
 		t.Errorf("the lock file does not change the key")
 	}
@@ -307,14 +309,14 @@ func FuzzDetectPackageManager(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, filepath.Join(dir, "package.json"), string(pj))
+		testenv.WriteFile(t, filepath.Join(dir, "package.json"), string(pj))
 		lockName := ""
 		if int(lock) < len(lockFiles) {
 			lockName = lockFiles[lock].Name
-			writeFile(t, filepath.Join(dir, lockName), data)
+			testenv.WriteFile(t, filepath.Join(dir, lockName), data)
 		}
 		if yarnrc != "" {
-			writeFile(t, filepath.Join(dir, ".yarnrc.yml"), yarnrc)
+			testenv.WriteFile(t, filepath.Join(dir, ".yarnrc.yml"), yarnrc)
 		}
 		pkg, err := parsePackageJSON(filepath.Join(dir, "package.json"), pj)
 		if err != nil {

@@ -40,7 +40,7 @@ func TestStartCommands(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(dir, name), content)
+				testenv.WriteFile(t, filepath.Join(dir, name), content)
 			}
 			pkg, _, err := readPackageJSON(dir)
 			if err != nil {
@@ -70,10 +70,10 @@ func TestStartCommands(t *testing.T) {
 func TestProcessFor(t *testing.T) {
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, "launcher", LauncherFile)
-	writeFile(t, launcher, string(launcherJS))
+	testenv.WriteFile(t, launcher, string(launcherJS))
 	app := filepath.Join(dir, "app")
-	writeFile(t, filepath.Join(app, "node_modules", "next", "dist", "bin", "next"), "#!/usr/bin/env node\nconsole.log(1)\n")
-	writeFile(t, filepath.Join(app, "node_modules", "sh-tool", "run.sh"), "#!/bin/sh\necho\n")
+	testenv.WriteFile(t, filepath.Join(app, "node_modules", "next", "dist", "bin", "next"), "#!/usr/bin/env node\nconsole.log(1)\n")
+	testenv.WriteFile(t, filepath.Join(app, "node_modules", "sh-tool", "run.sh"), "#!/bin/sh\necho\n")
 	if err := os.MkdirAll(filepath.Join(app, "node_modules", ".bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +161,11 @@ func TestLauncherRuns(t *testing.T) {
 	node := requireNode(t)
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, LauncherFile)
-	writeFile(t, launcher, string(launcherJS))
+	testenv.WriteFile(t, launcher, string(launcherJS))
 	app := filepath.Join(dir, "app")
-	writeFile(t, filepath.Join(app, "server.js"), "console.log('server', process.argv.slice(2).join(','), process.env.GREETING || '-', process.cwd().endsWith('sub') ? 'in sub' : 'in app')\n")
-	writeFile(t, filepath.Join(app, "sub", "x.js"), "console.log('sub x')\n")
-	writeFile(t, filepath.Join(app, "node_modules", "tool", "cli.js"), "#!/usr/bin/env node\nconsole.log('tool', process.argv.slice(2).join(','))\n")
+	testenv.WriteFile(t, filepath.Join(app, "server.js"), "console.log('server', process.argv.slice(2).join(','), process.env.GREETING || '-', process.cwd().endsWith('sub') ? 'in sub' : 'in app')\n")
+	testenv.WriteFile(t, filepath.Join(app, "sub", "x.js"), "console.log('sub x')\n")
+	testenv.WriteFile(t, filepath.Join(app, "node_modules", "tool", "cli.js"), "#!/usr/bin/env node\nconsole.log('tool', process.argv.slice(2).join(','))\n")
 	os.Chmod(filepath.Join(app, "node_modules", "tool", "cli.js"), 0o755)
 	os.MkdirAll(filepath.Join(app, "node_modules", ".bin"), 0o755)
 	os.Symlink("../tool/cli.js", filepath.Join(app, "node_modules", ".bin", "tool"))
@@ -213,7 +213,7 @@ func TestLauncherRuns(t *testing.T) {
 func TestNpmStartHooks(t *testing.T) {
 	dir := t.TempDir()
 	launcher := filepath.Join(dir, LauncherFile)
-	writeFile(t, launcher, string(launcherJS))
+	testenv.WriteFile(t, launcher, string(launcherJS))
 	const ln = "/n/bin/node"
 	tests := []struct {
 		name, pkg, want string
@@ -230,9 +230,9 @@ func TestNpmStartHooks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := t.TempDir()
-			writeFile(t, filepath.Join(app, "package.json"), tt.pkg)
+			testenv.WriteFile(t, filepath.Join(app, "package.json"), tt.pkg)
 			if tt.server {
-				writeFile(t, filepath.Join(app, "server.js"), "")
+				testenv.WriteFile(t, filepath.Join(app, "server.js"), "")
 			}
 			pkg, _, err := readPackageJSON(app)
 			if err != nil {

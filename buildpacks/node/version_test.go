@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 var listed = []string{
@@ -46,7 +48,7 @@ func TestNodeVersionRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(dir, name), content)
+				testenv.WriteFile(t, filepath.Join(dir, name), content)
 			}
 			var pkg packageJSON
 			if s, ok := tt.files["package.json"]; ok {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-build/distill/internal/testenv"
+
 	"github.com/distill-build/distill/buildpacks/node/workspace"
 )
 
@@ -33,8 +35,8 @@ func TestNodeEntry(t *testing.T) {
 
 func TestStartCommandsForWorkspace(t *testing.T) {
 	app := t.TempDir()
-	writeFile(t, filepath.Join(app, "package.json"), `{"workspaces":["apps/*"],"scripts":{"start":"npm start -w apps/web"}}`)
-	writeFile(t, filepath.Join(app, "apps", "web", "package.json"), `{"name":"@x/web","scripts":{"start":"node server.js","serve":"node serve.js","prestart":"node gen.js"}}`)
+	testenv.WriteFile(t, filepath.Join(app, "package.json"), `{"workspaces":["apps/*"],"scripts":{"start":"npm start -w apps/web"}}`)
+	testenv.WriteFile(t, filepath.Join(app, "apps", "web", "package.json"), `{"name":"@x/web","scripts":{"start":"node server.js","serve":"node serve.js","prestart":"node gen.js"}}`)
 	web := workspace.Workspace{Dir: "apps/web", Name: "@x/web"}
 	tests := []struct {
 		name    string

@@ -79,7 +79,7 @@ func TestPoetryRootProject(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
+			testenv.WriteFiles(t, dir, tt.files)
 			rs, err := resolveRequirements(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -103,7 +103,7 @@ func TestPoetryRootProject(t *testing.T) {
 // TestPoetryPackagesOutside: a packages entry outside the app is refused, naming the file.
 func TestPoetryPackagesOutside(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"pyproject.toml": "[tool.poetry]\nname = \"x\"\npackages = [{include = \"../x\"}]\n" + poetryBackend})
+	testenv.WriteFiles(t, dir, map[string]string{"pyproject.toml": "[tool.poetry]\nname = \"x\"\npackages = [{include = \"../x\"}]\n" + poetryBackend})
 	_, err := resolveRequirements(dir)
 	if err == nil || !strings.Contains(err.Error(), "pyproject.toml") || !strings.Contains(err.Error(), "outside") {
 		t.Errorf("err = %v", err)

@@ -18,19 +18,6 @@ import (
 	"github.com/distill-build/distill/internal/testenv"
 )
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestDetect(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -53,7 +40,7 @@ func TestDetect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
+			testenv.WriteFiles(t, dir, tt.files)
 			var buf bytes.Buffer
 			res, err := Detector{Logger: log.NewPaketoLogger(&buf)}.Detect(libcnb.DetectContext{ApplicationPath: dir})
 			if err != nil {
@@ -111,7 +98,7 @@ func TestVersionRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
+			testenv.WriteFiles(t, dir, tt.files)
 			reqs, err := versionRequests(dir, tt.env)
 			if err == nil {
 				err = checkVersion(reqs, have)
@@ -162,7 +149,7 @@ func TestResolveRequirementsFixtures(t *testing.T) {
 
 func TestRequirementsTxtIncludesAndLocalPaths(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"requirements.txt": "-r base.txt\nflask  # web\n", "base.txt": "-e ./lib\n"})
+	testenv.WriteFiles(t, dir, map[string]string{"requirements.txt": "-r base.txt\nflask  # web\n", "base.txt": "-e ./lib\n"})
 	rs, err := resolveRequirements(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +180,7 @@ func TestProcfile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"Procfile": tt.procfile})
+		testenv.WriteFiles(t, dir, map[string]string{"Procfile": tt.procfile})
 		ps, err := decideProcesses(dir, processEnv{Python: "/v/bin/python", ExecScript: "/x.py"}, nil)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -237,10 +224,10 @@ func TestDecideProcesses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, tt.files)
+			testenv.WriteFiles(t, dir, tt.files)
 			bin := filepath.Join(t.TempDir(), "bin")
 			for _, i := range tt.installed {
-				writeFiles(t, bin, map[string]string{i: "#!/bin/false\n"})
+				testenv.WriteFiles(t, bin, map[string]string{i: "#!/bin/false\n"})
 			}
 			ps, err := decideProcesses(dir, processEnv{Python: "/v/bin/python", ExecScript: "/x.py", BinDirs: []string{bin}}, tt.scripts)
 			if tt.err != "" {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-build/distill/internal/testenv"
+
 	"github.com/BurntSushi/toml"
 )
 
@@ -70,7 +72,7 @@ func FuzzRequirementsTxt(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, main, base string) {
 		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"requirements.txt": main, "base.txt": base})
+		testenv.WriteFiles(t, dir, map[string]string{"requirements.txt": main, "base.txt": base})
 		rs, err := fromRequirementsTxt(dir, "requirements.txt")
 		if err != nil {
 			if !strings.Contains(err.Error(), dir) {
@@ -170,7 +172,7 @@ func TestFromRequirementsTxt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, tc.files)
+			testenv.WriteFiles(t, dir, tc.files)
 			rs, err := fromRequirementsTxt(dir, "requirements.txt")
 			if tc.wantErr != "" {
 				if want := strings.ReplaceAll(tc.wantErr, "%APP%", dir); err == nil || !strings.Contains(err.Error(), want) {

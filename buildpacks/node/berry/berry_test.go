@@ -6,17 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-func writeFile(t *testing.T, p, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+	"github.com/distill-build/distill/internal/testenv"
+)
 
 func TestConfig(t *testing.T) {
 	tests := []struct {
@@ -45,7 +37,7 @@ func TestConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if tt.yarnrc != "" {
-				writeFile(t, filepath.Join(dir, ".yarnrc.yml"), tt.yarnrc)
+				testenv.WriteFile(t, filepath.Join(dir, ".yarnrc.yml"), tt.yarnrc)
 			}
 			c, err := ReadConfig(dir)
 			if tt.wantErr != "" {
@@ -87,7 +79,7 @@ func TestReleaseForLock(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "yarn.lock")
-			writeFile(t, p, tt.lock)
+			testenv.WriteFile(t, p, tt.lock)
 			r, err := ReleaseForLock(p)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -143,7 +135,7 @@ func TestStripDevDependencies(t *testing.T) {
 		"yarn.lock":               "__metadata:\n  version: 6\n",
 	}
 	for name, content := range files {
-		writeFile(t, filepath.Join(app, name), content)
+		testenv.WriteFile(t, filepath.Join(app, name), content)
 	}
 	restore, err := StripDevDependencies(app, []string{".", "packages/a", "packages/b"})
 	if err != nil {
@@ -158,7 +150,7 @@ func TestStripDevDependencies(t *testing.T) {
 	if data, _ := os.ReadFile(filepath.Join(app, "package.json")); !strings.Contains(string(data), `"ms": "^2"`) {
 		t.Errorf("package.json lost its dependencies:\n%s", data)
 	}
-	writeFile(t, filepath.Join(app, "yarn.lock"), "rewritten by the install\n")
+	testenv.WriteFile(t, filepath.Join(app, "yarn.lock"), "rewritten by the install\n")
 	if err := restore(); err != nil {
 		t.Fatal(err)
 	}
@@ -191,12 +183,12 @@ func TestPnP(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app, cache := t.TempDir(), t.TempDir()
 			for name, content := range tt.files {
-				writeFile(t, filepath.Join(app, name), content)
+				testenv.WriteFile(t, filepath.Join(app, name), content)
 			}
 			for _, z := range tt.zips {
-				writeFile(t, filepath.Join(cache, z), "zip")
+				testenv.WriteFile(t, filepath.Join(cache, z), "zip")
 			}
-			writeFile(t, filepath.Join(cache, ".gitignore"), "*")
+			testenv.WriteFile(t, filepath.Join(cache, ".gitignore"), "*")
 			p := PnP{AppDir: app}
 			if !p.Installed() {
 				t.Fatal("Installed() = false with .pnp.cjs present")
@@ -274,9 +266,9 @@ func TestCachedPackages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app, cache := t.TempDir(), t.TempDir()
-			writeFile(t, filepath.Join(app, "yarn.lock"), lock)
+			testenv.WriteFile(t, filepath.Join(app, "yarn.lock"), lock)
 			for _, z := range tt.zips {
-				writeFile(t, filepath.Join(cache, z), "zip")
+				testenv.WriteFile(t, filepath.Join(cache, z), "zip")
 			}
 			pkgs, err := CachedPackages(filepath.Join(app, "yarn.lock"), cache)
 			if err != nil {
