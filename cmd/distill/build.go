@@ -96,7 +96,7 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 		AppDir: app, Builder: f.builder, BuilderFiles: distill.BuilderFiles(), Binary: bin,
 		Targets: out.targets, Env: env, EnvFiles: f.envFiles, Bindings: f.bindings, CacheDir: f.cacheDir, ClearCache: f.clearCache,
 		CAFile: f.caFile, Compression: compression, MaxSize: f.maxSize, SBOMOutputDir: f.sbomDir, ReportHTML: f.reportHTML,
-		Log: cmd.ErrOrStderr(),
+		Log: logWriter(cmd),
 	})
 	if err != nil {
 		return err

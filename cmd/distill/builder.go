@@ -57,7 +57,7 @@ so the builder's users can pull its run images.`,
 // createBuilder builds the builder image of builderTOML ("" for the builder
 // this binary carries) and writes it to targets.
 func createBuilder(cmd *cobra.Command, builderTOML, lifecycle, stackReg string, targets []image.Target) error {
-	ctx, log := cmd.Context(), cmd.ErrOrStderr()
+	ctx, log := cmd.Context(), logWriter(cmd)
 	bin, err := binary()
 	if err != nil {
 		return err

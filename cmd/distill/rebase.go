@@ -27,7 +27,7 @@ refused.`,
 			if err != nil {
 				return err
 			}
-			o.Image, o.Binary, o.Log = args[0], bin, cmd.ErrOrStderr()
+			o.Image, o.Binary, o.Log = args[0], bin, logWriter(cmd)
 			rep, err := platform.Rebase(cmd.Context(), o)
 			if err != nil {
 				return err
