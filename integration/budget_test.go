@@ -12,7 +12,8 @@ import (
 
 // TestBudget: distill build with a size budget the Go sample exceeds (from
 // --max-size, then from project.toml) fails naming the budget, the
-// overshoot, the table and the largest file, and writes no image; a flag
+// overshoot, the table and the largest file, and writes no image (but the
+// JSON and HTML reports asked for); a flag
 // over the image's size lets the build through.
 func TestBudget(t *testing.T) {
 	testenv.Slow(t, "an integration test: builds, loads and runs real images")
@@ -34,14 +35,22 @@ func TestBudget(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "image")
-			b := distill(t, app, append([]string{"-o", "oci:" + out, "--cache-dir", g.cache}, tt.args...)...)
+			reports := t.TempDir()
+			jsonReport, htmlReport := filepath.Join(reports, "report.json"), filepath.Join(reports, "report.html")
+			args := append([]string{"-o", "oci:" + out, "--cache-dir", g.cache, "--report-json", jsonReport, "--report-html", htmlReport}, tt.args...)
+			b := distill(t, app, args...)
 			if b.err == nil {
 				t.Fatalf("an image over budget was built:\n%s", b.stdout)
 			}
 			t.Logf("distill build over budget:\n%s", b.stderr[max(0, strings.Index(b.stderr, "ERROR:")):])
-			for _, want := range []string{tt.wantSource, "nothing was written", "TOTAL", "The 5 largest files", "/layers/distill_go/app/bin/go-mux  (distill/go:app)"} {
+			for _, want := range []string{tt.wantSource, "no image was written", "TOTAL", "The 5 largest files", "/layers/distill_go/app/bin/go-mux  (distill/go:app)"} {
 				if !strings.Contains(b.stderr, want) {
 					t.Errorf("stderr lacks %q", want)
+				}
+			}
+			for _, p := range []string{jsonReport, htmlReport} { // the reports of the image that was too big
+				if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+					t.Errorf("no report %s after a build over budget: %v", p, err)
 				}
 			}
 			if _, err := os.Stat(out); !os.IsNotExist(err) {

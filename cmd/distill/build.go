@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/distill-build/distill"
+	"github.com/distill-build/distill/internal/budget"
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/platform"
 	"github.com/distill-build/distill/internal/report"
@@ -98,6 +100,13 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 		CAFile: f.caFile, Compression: compression, MaxSize: f.maxSize, SBOMOutputDir: f.sbomDir, ReportHTML: f.reportHTML,
 		Log: logWriter(cmd),
 	})
+	var over *budget.ExceededError
+	if errors.As(err, &over) && f.reportJSON != "" {
+		// No image, but the report of the one that was too big.
+		if jerr := writeReportJSON(f.reportJSON, over.Report); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -117,7 +117,7 @@ func TestCheck(t *testing.T) {
 				t.Errorf("largest files %+v, want %v", ex.Largest, wantFiles)
 			}
 			msg := err.Error()
-			for _, want := range []string{"23.5 kB compressed, over the budget of 10.0 kB (--max-size 10kB) by 13.5 kB", "nothing was written", "LAYER", "TOTAL", "50.0 kB  /layers/distill_go/app/bin/app  (distill/go:app)"} {
+			for _, want := range []string{"23.5 kB compressed, over the budget of 10.0 kB (--max-size 10kB) by 13.5 kB", "no image was written", "LAYER", "TOTAL", "50.0 kB  /layers/distill_go/app/bin/app  (distill/go:app)"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error lacks %q:\n%s", want, msg)
 				}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -137,6 +138,13 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	}
 	defer res.Close()
 	rep, err := write(ctx, res, o.Targets, cacheDir, bud, o.Log)
+	var over *budget.ExceededError
+	if errors.As(err, &over) && o.ReportHTML != "" {
+		// No image is written, but the page shows where the bytes went.
+		if herr := writeHTMLReport(ctx, o, over.Report, res.Image); herr != nil {
+			return nil, errors.Join(err, herr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -155,16 +163,23 @@ func writeExtras(ctx context.Context, o BuildOptions, rep *report.Report, img v1
 		}
 	}
 	if o.ReportHTML != "" {
-		title, _ := filepath.Abs(o.AppDir)
-		title = filepath.Base(title)
-		if len(o.Targets) > 0 {
-			title = o.Targets[0].String()
-		}
-		if err := rep.WriteHTMLFile(ctx, o.ReportHTML, img, report.HTMLOptions{Title: title, Reuse: true}); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.Log, "Wrote the size report %s\n", o.ReportHTML)
+		return writeHTMLReport(ctx, o, rep, img)
 	}
+	return nil
+}
+
+// writeHTMLReport writes rep as the HTML page o.ReportHTML, titled with the
+// first target (else the app directory's name).
+func writeHTMLReport(ctx context.Context, o BuildOptions, rep *report.Report, img v1.Image) error {
+	title, _ := filepath.Abs(o.AppDir)
+	title = filepath.Base(title)
+	if len(o.Targets) > 0 {
+		title = o.Targets[0].String()
+	}
+	if err := rep.WriteHTMLFile(ctx, o.ReportHTML, img, report.HTMLOptions{Title: title, Reuse: true}); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Log, "Wrote the size report %s\n", o.ReportHTML)
 	return nil
 }
 
