@@ -264,7 +264,7 @@ func TestBuildNoDependencies(t *testing.T) {
 			t.Errorf("layer %s: %s, want %s", name, got, want)
 		}
 	}
-	// The launch layer holds bin/node (and Node's licence) only.
+	// The launch layer holds bin/node, Node's licence and the PID 1 signal handler only.
 	var files []string
 	filepath.Walk(filepath.Join(layers, LayerRuntime), func(p string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
@@ -273,11 +273,14 @@ func TestBuildNoDependencies(t *testing.T) {
 		}
 		return nil
 	})
-	if strings.Join(sortStrings(files), ",") != "bin/node,env.launch/NODE_ENV.default,share/licenses/node/LICENSE" {
+	if strings.Join(sortStrings(files), ",") != "bin/node,distill/signals.js,env.launch/NODE_ENV.default,env.launch/NODE_OPTIONS.delim,env.launch/NODE_OPTIONS.prepend,share/licenses/node/LICENSE" {
 		t.Errorf("launch layer holds %v", files)
 	}
 	if b, _ := os.ReadFile(filepath.Join(layers, LayerRuntime, "env.launch", "NODE_ENV.default")); string(b) != "production" {
 		t.Errorf("NODE_ENV default = %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(layers, LayerRuntime, "env.launch", "NODE_OPTIONS.prepend")); string(b) != "--require "+filepath.Join(layers, LayerRuntime, SignalsFile) {
+		t.Errorf("NODE_OPTIONS prepend = %q", b)
 	}
 	if b, _ := os.ReadFile(filepath.Join(layers, LayerNode, "env.build", "npm_config_nodedir.override")); string(b) != filepath.Join(layers, LayerNode) {
 		t.Errorf("npm_config_nodedir = %q", b)
