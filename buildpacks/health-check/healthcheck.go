@@ -7,8 +7,6 @@
 package healthcheck
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -109,10 +107,15 @@ func (b Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 			return result, fmt.Errorf("the health check is compiled with the build image's Go, and there is none on PATH: %w", err)
 		}
 	}
-	goVersion, err := output(context.Background(), goCmd, "env", "GOVERSION")
+	out, err := exec.Command(goCmd, "env", "GOVERSION").Output()
 	if err != nil {
-		return result, err
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		return result, fmt.Errorf("%s env GOVERSION: %w\n%s", goCmd, err, stderr)
 	}
+	goVersion := strings.TrimSpace(string(out))
 	sum := sha256.Sum256(checkerSource)
 	layer, err := ctx.Layers.Layer(LayerName)
 	if err != nil {
@@ -169,15 +172,4 @@ func compile(goCmd, goCache, dir, arch string) error {
 		return fmt.Errorf("compiling the health check (%s build): %w\n%s", goCmd, err, msg)
 	}
 	return nil
-}
-
-// output runs name args and returns its trimmed stdout.
-func output(ctx context.Context, name string, args ...string) (string, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	return strings.TrimSpace(stdout.String()), nil
 }

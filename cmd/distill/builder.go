@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	"github.com/spf13/cobra"
 
 	"github.com/distill-build/distill"
@@ -120,7 +122,7 @@ func checkRunImages(ctx context.Context, b *builder.Builder, images *platform.Im
 		if err != nil {
 			return err
 		}
-		if id, want := cf.Config.Labels[builderimage.LabelStackID], b.Config.Stack.ID; want != "" && id != "" && id != want {
+		if id, want := cf.Config.Labels[cnbmeta.LabelStackID], b.Config.Stack.ID; want != "" && id != "" && id != want {
 			return fmt.Errorf("%s: run image %s has stack id %q, the builder %q", b.Config.Path, ref, id, want)
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	"github.com/BurntSushi/toml"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -92,7 +94,7 @@ func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOpt
 	if err != nil {
 		return nil, err
 	}
-	stackID, err := builderStackID(b, cf.Config.Labels[LabelStackID])
+	stackID, err := builderStackID(b, cf.Config.Labels[cnbmeta.LabelStackID])
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +169,7 @@ func builderStackID(b *builder.Builder, fromImage string) (string, error) {
 		return fromImage, nil
 	}
 	if fromImage != "" && fromImage != id {
-		return "", fmt.Errorf("%s: [stack] id %q, but build image %s has %s=%q", b.Config.Path, id, b.Config.Build.Image, LabelStackID, fromImage)
+		return "", fmt.Errorf("%s: [stack] id %q, but build image %s has %s=%q", b.Config.Path, id, b.Config.Build.Image, cnbmeta.LabelStackID, fromImage)
 	}
 	return id, nil
 }
@@ -308,7 +310,7 @@ func withBuilderConfig(img v1.Image, l builderLabels, uid, gid int) (v1.Image, e
 		labels[k] = string(s)
 	}
 	if l.stackID != "" {
-		labels[LabelStackID] = l.stackID
+		labels[cnbmeta.LabelStackID] = l.stackID
 	}
 	if _, ok := labels[LabelStackMixins]; !ok {
 		labels[LabelStackMixins] = "[]"

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -89,7 +91,7 @@ func buildImage(t *testing.T) v1.Image {
 	}
 	cfg := cf.Config
 	cfg.Env = []string{"CNB_USER_ID=1000", "CNB_GROUP_ID=1000", "PATH=/usr/bin"}
-	cfg.Labels = map[string]string{LabelStackID: "io.distill.stacks.trixie"}
+	cfg.Labels = map[string]string{cnbmeta.LabelStackID: "io.distill.stacks.trixie"}
 	img, err = mutate.Config(img, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +146,7 @@ func TestCreateAndReadBack(t *testing.T) {
 	if err := json.Unmarshal([]byte(cf.Config.Labels[LabelBuilderMetadata]), &md); err != nil {
 		t.Fatalf("%s: %v", LabelBuilderMetadata, err)
 	}
-	for _, l := range []string{LabelBuildpackLayers, LabelBuildpackOrder, LabelStackID} {
+	for _, l := range []string{LabelBuildpackLayers, LabelBuildpackOrder, cnbmeta.LabelStackID} {
 		if cf.Config.Labels[l] == "" {
 			t.Errorf("label %s missing", l)
 		}

@@ -21,7 +21,6 @@ const (
 	LabelBuildpackOrder      = "io.buildpacks.buildpack.order"
 	LabelExtensionLayers     = "io.buildpacks.extension.layers"
 	LabelOrderExtensions     = "io.buildpacks.buildpack.order-extensions"
-	LabelStackID             = "io.buildpacks.stack.id"
 	LabelStackMixins         = "io.buildpacks.stack.mixins"
 	LabelBuildpackageMeta    = "io.buildpacks.buildpackage.metadata"
 	LabelDistroName          = "io.buildpacks.base.distro.name"

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distill-build/distill/internal/archive"
@@ -67,7 +69,7 @@ func FromImage(ctx context.Context, ref string, img v1.Image, cacheDir string) (
 	if len(cfg.Run.Images) == 0 {
 		return nil, fmt.Errorf("builder image %s names no run image", ref)
 	}
-	cfg.Stack.ID = labels[LabelStackID]
+	cfg.Stack.ID = labels[cnbmeta.LabelStackID]
 	b := &builder.Builder{Config: cfg}
 	for _, m := range []struct {
 		layers ModuleLayers

@@ -10,10 +10,12 @@ package cnbmeta
 
 import "github.com/distill-build/distill/internal/buildpack"
 
-// Label names.
+// Label names. LabelStackID is also on stack images and builders.
 const (
 	LabelLifecycleMetadata = "io.buildpacks.lifecycle.metadata"
 	LabelBuildMetadata     = "io.buildpacks.build.metadata"
+	LabelProjectMetadata   = "io.buildpacks.project.metadata"
+	LabelStackID           = "io.buildpacks.stack.id"
 )
 
 // LifecycleMetadata is io.buildpacks.lifecycle.metadata. Layers are named by

@@ -127,8 +127,8 @@ func fromDaemon(ctx context.Context, ref name.Reference, o options) (v1.Image, e
 // daemonName is the daemon's own name for a tag ref, which can differ from
 // the Docker Hub name go-containerregistry gives a short name: podman keeps
 // "app:1" as localhost/app:1, while the daemon package asks it to save
-// index.docker.io/library/app:1. It is the first of the image's RepoTags
-// that ends in ref as written but is named otherwise; ref when none is.
+// index.docker.io/library/app:1. It is ref when one of the image's RepoTags
+// is ref's own name, else the first that ends in ref as written, else ref.
 func daemonName(ctx context.Context, c daemon.Client, ref name.Reference) name.Reference {
 	tag, ok := ref.(name.Tag)
 	if !ok {
@@ -138,16 +138,21 @@ func daemonName(ctx context.Context, c daemon.Client, ref name.Reference) name.R
 	if err != nil {
 		return ref
 	}
+	var other name.Reference
 	for _, rt := range res.RepoTags {
 		t, err := name.NewTag(rt)
-		if err != nil || t.Name() == tag.Name() {
-			continue
-		}
-		if rt == ref.String() || strings.HasSuffix(rt, "/"+ref.String()) {
-			return t
+		switch {
+		case err != nil:
+		case t.Name() == tag.Name():
+			return ref // the daemon knows it by ref's own name
+		case other == nil && (rt == ref.String() || strings.HasSuffix(rt, "/"+ref.String())):
+			other = t
 		}
 	}
-	return ref
+	if other == nil {
+		return ref
+	}
+	return other
 }
 
 func fromRegistry(ctx context.Context, ref name.Reference, o options) (v1.Image, error) {

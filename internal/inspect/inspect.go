@@ -21,10 +21,7 @@ import (
 
 // CNB and distill labels read here.
 const (
-	LabelLifecycleMetadata = cnbmeta.LabelLifecycleMetadata
-	LabelBuildMetadata     = cnbmeta.LabelBuildMetadata
-	LabelStackID           = "io.buildpacks.stack.id"
-	LabelStackPackages     = "io.distill.stack.packages"
+	LabelStackPackages = "io.distill.stack.packages"
 )
 
 // What put a layer in the image (Layer.Kind).
@@ -156,13 +153,13 @@ func Read(ctx context.Context, name string, img v1.Image, o Options) (*Image, er
 	}
 	labels := cf.Config.Labels
 	var md cnbmeta.LifecycleMetadata
-	if ok, err := decodeLabel(labels, LabelLifecycleMetadata, &md); err != nil {
+	if ok, err := decodeLabel(labels, cnbmeta.LabelLifecycleMetadata, &md); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	} else if !ok {
-		return nil, fmt.Errorf("%s has no %s label: it was not built by a CNB platform (distill build, pack build)", name, LabelLifecycleMetadata)
+		return nil, fmt.Errorf("%s has no %s label: it was not built by a CNB platform (distill build, pack build)", name, cnbmeta.LabelLifecycleMetadata)
 	}
 	var bm cnbmeta.BuildMetadata
-	if _, err := decodeLabel(labels, LabelBuildMetadata, &bm); err != nil {
+	if _, err := decodeLabel(labels, cnbmeta.LabelBuildMetadata, &bm); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	d, err := img.Digest()
@@ -170,7 +167,7 @@ func Read(ctx context.Context, name string, img v1.Image, o Options) (*Image, er
 		return nil, fmt.Errorf("computing the digest of %s: %w", name, err)
 	}
 	out := &Image{
-		Name: name, Digest: d.String(), OS: cf.OS, Architecture: cf.Architecture, StackID: labels[LabelStackID],
+		Name: name, Digest: d.String(), OS: cf.OS, Architecture: cf.Architecture, StackID: labels[cnbmeta.LabelStackID],
 		RunImage:   RunImage{Image: md.RunImage.Image, Reference: md.RunImage.Reference, TopLayer: md.RunImage.TopLayer},
 		Buildpacks: []Buildpack{},
 	}
@@ -266,7 +263,7 @@ func (out *Image) readLayers(ctx context.Context, img v1.Image, md cnbmeta.Lifec
 		out.Uncompressed += desc.Uncompressed
 	}
 	if inRun {
-		return fmt.Errorf("the run image's top layer %s (%s runImage.topLayer) is not in the image", md.RunImage.TopLayer, LabelLifecycleMetadata)
+		return fmt.Errorf("the run image's top layer %s (%s runImage.topLayer) is not in the image", md.RunImage.TopLayer, cnbmeta.LabelLifecycleMetadata)
 	}
 	if sbomLayer == nil {
 		return nil

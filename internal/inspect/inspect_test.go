@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -89,8 +91,8 @@ func fakeImage(t *testing.T, sbomPrefix string, extra map[string]v1.Layer, build
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Config.Entrypoint = entrypoint
 	cf.Config.Labels = map[string]string{
-		LabelLifecycleMetadata: string(mdJSON), LabelBuildMetadata: buildMD,
-		LabelStackID: "io.distill.stacks.trixie", LabelStackPackages: `[{"name":"base-files","version":"13.8"}]`,
+		cnbmeta.LabelLifecycleMetadata: string(mdJSON), cnbmeta.LabelBuildMetadata: buildMD,
+		cnbmeta.LabelStackID: "io.distill.stacks.trixie", LabelStackPackages: `[{"name":"base-files","version":"13.8"}]`,
 	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
@@ -178,8 +180,8 @@ func TestReadRefuses(t *testing.T) {
 		wantErr string
 	}{
 		{"no lifecycle metadata", nil, "has no io.buildpacks.lifecycle.metadata label"},
-		{"broken metadata", map[string]string{LabelLifecycleMetadata: "{"}, "decoding label io.buildpacks.lifecycle.metadata"},
-		{"top layer not in image", map[string]string{LabelLifecycleMetadata: `{"runImage":{"topLayer":"sha256:00"}}`}, "is not in the image"},
+		{"broken metadata", map[string]string{cnbmeta.LabelLifecycleMetadata: "{"}, "decoding label io.buildpacks.lifecycle.metadata"},
+		{"top layer not in image", map[string]string{cnbmeta.LabelLifecycleMetadata: `{"runImage":{"topLayer":"sha256:00"}}`}, "is not in the image"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cf, _ := plain.ConfigFile()

@@ -18,12 +18,7 @@ import (
 )
 
 // CNB label keys written on every exported image.
-const (
-	LabelLifecycleMetadata = cnbmeta.LabelLifecycleMetadata
-	LabelBuildMetadata     = cnbmeta.LabelBuildMetadata
-	LabelProjectMetadata   = "io.buildpacks.project.metadata"
-	LabelStackID           = "io.buildpacks.stack.id"
-)
+const ()
 
 // LayerKind says what an exported layer holds.
 type LayerKind string
@@ -275,7 +270,7 @@ func (e *exporter) configure(img v1.Image, res *BuildResult, env buildpack.Env, 
 	if bm.Processes == nil {
 		bm.Processes = []buildpack.Process{}
 	}
-	for k, v := range map[string]any{LabelLifecycleMetadata: md, LabelBuildMetadata: bm, LabelProjectMetadata: struct{}{}} {
+	for k, v := range map[string]any{cnbmeta.LabelLifecycleMetadata: md, cnbmeta.LabelBuildMetadata: bm, cnbmeta.LabelProjectMetadata: struct{}{}} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("encoding label %s: %w", k, err)

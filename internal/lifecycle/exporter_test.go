@@ -92,7 +92,7 @@ func TestExport(t *testing.T) {
 		t.Errorf("created = %v", cf.Created)
 	}
 	var md cnbmeta.LifecycleMetadata
-	if err := json.Unmarshal([]byte(c.Labels[LabelLifecycleMetadata]), &md); err != nil {
+	if err := json.Unmarshal([]byte(c.Labels[cnbmeta.LabelLifecycleMetadata]), &md); err != nil {
 		t.Fatal(err)
 	}
 	if md.RunImage.Image != "distill/run:static" || md.RunImage.TopLayer == "" || len(md.Buildpacks) != 1 || md.Buildpacks[0].Layers["app"].SHA == "" {
@@ -102,7 +102,7 @@ func TestExport(t *testing.T) {
 		t.Error("a cache-only layer is listed as exported")
 	}
 	var bm cnbmeta.BuildMetadata
-	if err := json.Unmarshal([]byte(c.Labels[LabelBuildMetadata]), &bm); err != nil || len(bm.Processes) != 2 {
+	if err := json.Unmarshal([]byte(c.Labels[cnbmeta.LabelBuildMetadata]), &bm); err != nil || len(bm.Processes) != 2 {
 		t.Errorf("build metadata %+v, %v", bm, err)
 	}
 

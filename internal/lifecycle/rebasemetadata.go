@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	"github.com/google/go-containerregistry/pkg/name"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -21,23 +23,23 @@ type rebaseMetadata struct {
 // readRebaseMetadata decodes the app's lifecycle metadata; an image without
 // it, or without runImage.topLayer, cannot be rebased.
 func readRebaseMetadata(labels map[string]string) (*rebaseMetadata, error) {
-	s, ok := labels[LabelLifecycleMetadata]
+	s, ok := labels[cnbmeta.LabelLifecycleMetadata]
 	if !ok {
-		return nil, fmt.Errorf("the app image has no %s label: it was not built by buildpacks (distill build, pack build), so its run image layers are unknown; rebuild it instead", LabelLifecycleMetadata)
+		return nil, fmt.Errorf("the app image has no %s label: it was not built by buildpacks (distill build, pack build), so its run image layers are unknown; rebuild it instead", cnbmeta.LabelLifecycleMetadata)
 	}
 	md := &rebaseMetadata{}
 	if err := json.Unmarshal([]byte(s), &md.raw); err != nil {
-		return nil, fmt.Errorf("decoding the app image's %s label: %w", LabelLifecycleMetadata, err)
+		return nil, fmt.Errorf("decoding the app image's %s label: %w", cnbmeta.LabelLifecycleMetadata, err)
 	}
 	for key, dst := range map[string]*map[string]any{"runImage": &md.RunImage, "stack": &md.Stack} {
 		if r, ok := md.raw[key]; ok {
 			if err := json.Unmarshal(r, dst); err != nil {
-				return nil, fmt.Errorf("decoding %s of the app image's %s label: %w", key, LabelLifecycleMetadata, err)
+				return nil, fmt.Errorf("decoding %s of the app image's %s label: %w", key, cnbmeta.LabelLifecycleMetadata, err)
 			}
 		}
 	}
 	if md.RunImage == nil || md.topLayer() == "" {
-		return nil, fmt.Errorf("the app image's %s label has no runImage.topLayer: the run image layers are unknown; rebuild it instead", LabelLifecycleMetadata)
+		return nil, fmt.Errorf("the app image's %s label has no runImage.topLayer: the run image layers are unknown; rebuild it instead", cnbmeta.LabelLifecycleMetadata)
 	}
 	return md, nil
 }
@@ -140,13 +142,13 @@ func (md *rebaseMetadata) encode() (string, error) {
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return "", fmt.Errorf("encoding %s of %s: %w", key, LabelLifecycleMetadata, err)
+			return "", fmt.Errorf("encoding %s of %s: %w", key, cnbmeta.LabelLifecycleMetadata, err)
 		}
 		md.raw[key] = b
 	}
 	b, err := json.Marshal(md.raw)
 	if err != nil {
-		return "", fmt.Errorf("encoding %s: %w", LabelLifecycleMetadata, err)
+		return "", fmt.Errorf("encoding %s: %w", cnbmeta.LabelLifecycleMetadata, err)
 	}
 	return string(b), nil
 }

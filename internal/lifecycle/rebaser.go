@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -97,7 +99,7 @@ func Rebase(app, run v1.Image, o RebaseOptions) (v1.Image, Rebased, error) {
 	}
 	top := indexOf(appCf.RootFS.DiffIDs, md.topLayer())
 	if top < 0 {
-		return nil, res, fmt.Errorf("the app image's run image top layer %s (%s runImage.topLayer) is not one of its layers", md.topLayer(), LabelLifecycleMetadata)
+		return nil, res, fmt.Errorf("the app image's run image top layer %s (%s runImage.topLayer) is not one of its layers", md.topLayer(), cnbmeta.LabelLifecycleMetadata)
 	}
 	img, err := restack(app, run, appCf, runCf, top)
 	if err != nil {
@@ -216,7 +218,7 @@ func rebasedConfig(img v1.Image, appCf, runCf *v1.ConfigFile, md *rebaseMetadata
 	if err != nil {
 		return nil, err
 	}
-	labels[LabelLifecycleMetadata] = raw
+	labels[cnbmeta.LabelLifecycleMetadata] = raw
 	cf.Config.Labels = labels
 	out, err := mutate.ConfigFile(img, cf)
 	if err != nil {
@@ -241,12 +243,12 @@ func checkRebasable(app, run *v1.ConfigFile, o RebaseOptions) error {
 	if app.Config.Labels[LabelRebasable] == "false" && !o.Force {
 		return fmt.Errorf("the app image is marked %s=false; pass --force to rebase it anyway", LabelRebasable)
 	}
-	appStack, runStack := app.Config.Labels[LabelStackID], run.Config.Labels[LabelStackID]
+	appStack, runStack := app.Config.Labels[cnbmeta.LabelStackID], run.Config.Labels[cnbmeta.LabelStackID]
 	switch {
 	case appStack != "" && runStack == "":
-		return fmt.Errorf("%w: run image %s has no %s label (the app's stack is %s)", ErrIncompatibleRunImage, o.RunImageRef, LabelStackID, appStack)
+		return fmt.Errorf("%w: run image %s has no %s label (the app's stack is %s)", ErrIncompatibleRunImage, o.RunImageRef, cnbmeta.LabelStackID, appStack)
 	case appStack != runStack:
-		return fmt.Errorf("%w: run image %s is of stack %q, the app of stack %q (%s)", ErrIncompatibleRunImage, o.RunImageRef, runStack, appStack, LabelStackID)
+		return fmt.Errorf("%w: run image %s is of stack %q, the app of stack %q (%s)", ErrIncompatibleRunImage, o.RunImageRef, runStack, appStack, cnbmeta.LabelStackID)
 	}
 	if app.OS != run.OS || app.Architecture != run.Architecture || (run.Variant != "" && app.Variant != "" && run.Variant != app.Variant) {
 		return fmt.Errorf("%w: run image %s is for %s, the app for %s", ErrIncompatibleRunImage, o.RunImageRef, platformOf(run), platformOf(app))

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -72,7 +74,7 @@ func fakeApp(t *testing.T, run v1.Image, runRef string, lifecycleStyle bool) v1.
 		t.Fatal(err)
 	}
 	cf = cf.DeepCopy()
-	cf.Config.Labels = map[string]string{LabelLifecycleMetadata: string(md), "custom": "kept"}
+	cf.Config.Labels = map[string]string{cnbmeta.LabelLifecycleMetadata: string(md), "custom": "kept"}
 	for k, v := range runCf.Config.Labels {
 		cf.Config.Labels[k] = v
 	}
@@ -85,7 +87,7 @@ func fakeApp(t *testing.T, run v1.Image, runRef string, lifecycleStyle bool) v1.
 
 func TestRebase(t *testing.T) {
 	stackLabels := func(id, pkgs string) map[string]string {
-		return map[string]string{LabelStackID: id, "io.distill.stack.packages": pkgs}
+		return map[string]string{cnbmeta.LabelStackID: id, "io.distill.stack.packages": pkgs}
 	}
 	oldRun := fakeRun(t, 1, "amd64", stackLabels("io.distill.stacks.trixie", `[{"name":"libc6","version":"1"}]`))
 	app := fakeApp(t, oldRun, "distill/run:base", false)
@@ -168,7 +170,7 @@ func checkRebased(t *testing.T, app, run, got v1.Image, ref string, force bool) 
 		RunImage struct{ TopLayer, Reference, Image string }
 		Stack    struct{ RunImage struct{ Image string } }
 	}
-	if err := json.Unmarshal([]byte(cf.Config.Labels[LabelLifecycleMetadata]), &md); err != nil {
+	if err := json.Unmarshal([]byte(cf.Config.Labels[cnbmeta.LabelLifecycleMetadata]), &md); err != nil {
 		t.Fatal(err)
 	}
 	if want := runCf.RootFS.DiffIDs[len(runCf.RootFS.DiffIDs)-1].String(); md.RunImage.TopLayer != want {
@@ -189,7 +191,7 @@ func checkRebased(t *testing.T, app, run, got v1.Image, ref string, force bool) 
 	if force && (md.RunImage.Image != ref || md.Stack.RunImage.Image != ref) {
 		t.Errorf("forced onto %s, metadata names %q / %q", ref, md.RunImage.Image, md.Stack.RunImage.Image)
 	}
-	for _, k := range []string{LabelStackID, "io.distill.stack.packages"} {
+	for _, k := range []string{cnbmeta.LabelStackID, "io.distill.stack.packages"} {
 		if cf.Config.Labels[k] != runCf.Config.Labels[k] {
 			t.Errorf("label %s = %q, want the run image's %q", k, cf.Config.Labels[k], runCf.Config.Labels[k])
 		}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	"github.com/BurntSushi/toml"
 
 	"github.com/distill-build/distill/internal/buildpack"
@@ -137,8 +139,8 @@ func checkSeamImage(t *testing.T, res *Result) {
 	var bm struct {
 		Processes []buildpack.Process `json:"processes"`
 	}
-	if err := json.Unmarshal([]byte(cfg.Labels[LabelBuildMetadata]), &bm); err != nil || len(bm.Processes) != 1 || bm.Processes[0].BuildpackID != "test/app" {
-		t.Errorf("%s = %s (%v), want test/app's web process", LabelBuildMetadata, cfg.Labels[LabelBuildMetadata], err)
+	if err := json.Unmarshal([]byte(cfg.Labels[cnbmeta.LabelBuildMetadata]), &bm); err != nil || len(bm.Processes) != 1 || bm.Processes[0].BuildpackID != "test/app" {
+		t.Errorf("%s = %s (%v), want test/app's web process", cnbmeta.LabelBuildMetadata, cfg.Labels[cnbmeta.LabelBuildMetadata], err)
 	}
 }
 

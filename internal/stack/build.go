@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	"github.com/bmatcuk/doublestar/v4"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -41,7 +43,6 @@ const MirrorEnv = "DISTILL_APT_MIRROR"
 
 // Labels written on every stack image.
 const (
-	LabelStackID       = "io.buildpacks.stack.id"
 	LabelDistroName    = "io.buildpacks.base.distro.name"
 	LabelDistroVersion = "io.buildpacks.base.distro.version"
 	LabelTitle         = "org.opencontainers.image.title"
@@ -466,7 +467,7 @@ func assemble(d *Definition, layer v1.Layer, pkgs []PackageVersion) (v1.Image, e
 	for k, v := range d.Labels {
 		cf.Config.Labels[k] = v
 	}
-	cf.Config.Labels[LabelStackID] = d.StackID
+	cf.Config.Labels[cnbmeta.LabelStackID] = d.StackID
 	cf.Config.Labels[LabelDistroName] = d.Distro.Name
 	cf.Config.Labels[LabelDistroVersion] = d.Distro.Version
 	if d.Title != "" {

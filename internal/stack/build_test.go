@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distill-build/distill/internal/cnbmeta"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -130,7 +132,7 @@ func checkCommon(t *testing.T, d *Definition, b *built) {
 		t.Errorf("env %q", env)
 	}
 	lb := cf.Config.Labels
-	if lb[LabelStackID] != "io.distill.stacks.trixie" || lb[LabelDistroName] != "debian" || lb[LabelDistroVersion] != "13" || lb[LabelTitle] == "" {
+	if lb[cnbmeta.LabelStackID] != "io.distill.stacks.trixie" || lb[LabelDistroName] != "debian" || lb[LabelDistroVersion] != "13" || lb[LabelTitle] == "" {
 		t.Errorf("labels %v", lb)
 	}
 	var pkgs []PackageVersion
