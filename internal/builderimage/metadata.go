@@ -23,8 +23,6 @@ const (
 	LabelOrderExtensions     = "io.buildpacks.buildpack.order-extensions"
 	LabelStackMixins         = "io.buildpacks.stack.mixins"
 	LabelBuildpackageMeta    = "io.buildpacks.buildpackage.metadata"
-	LabelDistroName          = "io.buildpacks.base.distro.name"
-	LabelDistroVersion       = "io.buildpacks.base.distro.version"
 	cnbBuildpacksDir         = "/cnb/buildpacks"
 	cnbExtensionsDir         = "/cnb/extensions"
 	cnbLifecycleDir          = "/cnb/lifecycle"

@@ -10,12 +10,18 @@ package cnbmeta
 
 import "github.com/distill-build/distill/internal/buildpack"
 
-// Label names. LabelStackID is also on stack images and builders.
+// Label names. LabelStackID and the distro labels are on stack images,
+// builders and app images alike (buildpacks/spec platform.md, "Target
+// data"); LabelStackPackages is distill's list of a stack image's Debian
+// packages, which app images inherit from their run image.
 const (
 	LabelLifecycleMetadata = "io.buildpacks.lifecycle.metadata"
 	LabelBuildMetadata     = "io.buildpacks.build.metadata"
 	LabelProjectMetadata   = "io.buildpacks.project.metadata"
 	LabelStackID           = "io.buildpacks.stack.id"
+	LabelDistroName        = "io.buildpacks.base.distro.name"
+	LabelDistroVersion     = "io.buildpacks.base.distro.version"
+	LabelStackPackages     = "io.distill.stack.packages"
 )
 
 // LifecycleMetadata is io.buildpacks.lifecycle.metadata. Layers are named by

@@ -19,11 +19,6 @@ import (
 	"github.com/distill-build/distill/internal/sbom"
 )
 
-// CNB and distill labels read here.
-const (
-	LabelStackPackages = "io.distill.stack.packages"
-)
-
 // What put a layer in the image (Layer.Kind).
 const (
 	KindRunImage     = "run-image"
@@ -179,7 +174,7 @@ func Read(ctx context.Context, name string, img v1.Image, o Options) (*Image, er
 	}
 	out.Processes = processes(bm.Processes)
 	out.DefaultProcess = defaultProcess(cf.Config, bm.Processes, out.Processes)
-	if _, err := decodeLabel(labels, LabelStackPackages, &out.RunImage.Packages); err != nil {
+	if _, err := decodeLabel(labels, cnbmeta.LabelStackPackages, &out.RunImage.Packages); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := out.readLayers(ctx, img, md, o); err != nil {

@@ -92,7 +92,7 @@ func fakeImage(t *testing.T, sbomPrefix string, extra map[string]v1.Layer, build
 	cf.Config.Entrypoint = entrypoint
 	cf.Config.Labels = map[string]string{
 		cnbmeta.LabelLifecycleMetadata: string(mdJSON), cnbmeta.LabelBuildMetadata: buildMD,
-		cnbmeta.LabelStackID: "io.distill.stacks.trixie", LabelStackPackages: `[{"name":"base-files","version":"13.8"}]`,
+		cnbmeta.LabelStackID: "io.distill.stacks.trixie", cnbmeta.LabelStackPackages: `[{"name":"base-files","version":"13.8"}]`,
 	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)

@@ -18,9 +18,7 @@ import (
 
 // Labels the rebaser reads besides the lifecycle metadata.
 const (
-	LabelRebasable     = "io.buildpacks.rebasable"
-	LabelDistroName    = "io.buildpacks.base.distro.name"
-	LabelDistroVersion = "io.buildpacks.base.distro.version"
+	LabelRebasable = "io.buildpacks.rebasable"
 )
 
 // runImageLabelPrefixes are the labels that describe the run image: a rebase
@@ -253,7 +251,7 @@ func checkRebasable(app, run *v1.ConfigFile, o RebaseOptions) error {
 	if app.OS != run.OS || app.Architecture != run.Architecture || (run.Variant != "" && app.Variant != "" && run.Variant != app.Variant) {
 		return fmt.Errorf("%w: run image %s is for %s, the app for %s", ErrIncompatibleRunImage, o.RunImageRef, platformOf(run), platformOf(app))
 	}
-	for _, k := range []string{LabelDistroName, LabelDistroVersion} {
+	for _, k := range []string{cnbmeta.LabelDistroName, cnbmeta.LabelDistroVersion} {
 		if want, got := app.Config.Labels[k], run.Config.Labels[k]; got != "" && got != want {
 			return fmt.Errorf("%w: run image %s has %s=%q, the app %q", ErrIncompatibleRunImage, o.RunImageRef, k, got, want)
 		}

@@ -10,8 +10,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/distill-build/distill/internal/archive"
+	"github.com/distill-build/distill/internal/cnbmeta"
 	"github.com/distill-build/distill/internal/inspect"
-	"github.com/distill-build/distill/internal/lifecycle"
 	"github.com/distill-build/distill/internal/sbom"
 )
 
@@ -72,7 +72,7 @@ func extractSBOMLayer(ctx context.Context, dir string, img v1.Image, in *inspect
 func imagePackages(img v1.Image, in *inspect.Image) []sbom.Package {
 	arch, distro := in.Architecture, ""
 	if cf, err := img.ConfigFile(); err == nil {
-		distro = cf.Config.Labels[lifecycle.LabelDistroVersion]
+		distro = cf.Config.Labels[cnbmeta.LabelDistroVersion]
 	}
 	var pkgs []sbom.Package
 	for _, p := range in.RunImage.Packages {

@@ -43,10 +43,7 @@ const MirrorEnv = "DISTILL_APT_MIRROR"
 
 // Labels written on every stack image.
 const (
-	LabelDistroName    = "io.buildpacks.base.distro.name"
-	LabelDistroVersion = "io.buildpacks.base.distro.version"
-	LabelTitle         = "org.opencontainers.image.title"
-	LabelPackages      = "io.distill.stack.packages"
+	LabelTitle = "org.opencontainers.image.title"
 	// LabelDefinition is the digest of the stacks/*.toml the image was built
 	// from, so callers that cache stack images know when to rebuild.
 	LabelDefinition = "io.distill.stack.definition"
@@ -468,12 +465,12 @@ func assemble(d *Definition, layer v1.Layer, pkgs []PackageVersion) (v1.Image, e
 		cf.Config.Labels[k] = v
 	}
 	cf.Config.Labels[cnbmeta.LabelStackID] = d.StackID
-	cf.Config.Labels[LabelDistroName] = d.Distro.Name
-	cf.Config.Labels[LabelDistroVersion] = d.Distro.Version
+	cf.Config.Labels[cnbmeta.LabelDistroName] = d.Distro.Name
+	cf.Config.Labels[cnbmeta.LabelDistroVersion] = d.Distro.Version
 	if d.Title != "" {
 		cf.Config.Labels[LabelTitle] = d.Title
 	}
-	cf.Config.Labels[LabelPackages] = string(list)
+	cf.Config.Labels[cnbmeta.LabelStackPackages] = string(list)
 	cf.Config.Labels[LabelDefinition] = d.Digest()
 	return mutate.ConfigFile(img, cf)
 }

@@ -132,12 +132,12 @@ func checkCommon(t *testing.T, d *Definition, b *built) {
 		t.Errorf("env %q", env)
 	}
 	lb := cf.Config.Labels
-	if lb[cnbmeta.LabelStackID] != "io.distill.stacks.trixie" || lb[LabelDistroName] != "debian" || lb[LabelDistroVersion] != "13" || lb[LabelTitle] == "" {
+	if lb[cnbmeta.LabelStackID] != "io.distill.stacks.trixie" || lb[cnbmeta.LabelDistroName] != "debian" || lb[cnbmeta.LabelDistroVersion] != "13" || lb[LabelTitle] == "" {
 		t.Errorf("labels %v", lb)
 	}
 	var pkgs []PackageVersion
-	if err := json.Unmarshal([]byte(lb[LabelPackages]), &pkgs); err != nil || len(pkgs) != len(d.Packages) {
-		t.Errorf("package label %q: %v", lb[LabelPackages], err)
+	if err := json.Unmarshal([]byte(lb[cnbmeta.LabelStackPackages]), &pkgs); err != nil || len(pkgs) != len(d.Packages) {
+		t.Errorf("package label %q: %v", lb[cnbmeta.LabelStackPackages], err)
 	}
 	for _, p := range pkgs {
 		rec := string(b.content["var/lib/dpkg/status.d/"+p.Name])
