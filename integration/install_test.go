@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/distill-build/distill/integration/harness"
 	"github.com/distill-build/distill/internal/testenv"
@@ -19,7 +20,8 @@ import (
 // somewhere outside the checkout, an app of their own elsewhere, and
 // `distill build` in the app directory with no flags. The image lands in
 // the local podman, runs, can be saved back out of podman, the app directory
-// is left as it was, and a second build gives the same image.
+// is left as it was, a second build gives the same image, and a cache entry
+// unused for a month is gone.
 func TestInstalledBinary(t *testing.T) {
 	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
@@ -53,7 +55,19 @@ func TestInstalledBinary(t *testing.T) {
 	ref := "localhost/" + name + ":latest"
 	t.Cleanup(func() { exec.Command("podman", "rmi", "--force", ref).Run() })
 
+	// A build cache nobody has used for a month: the build removes it.
+	stale := filepath.Join(userCacheRoot(t), "cache", "stale-"+name)
+	testenv.WriteFile(t, filepath.Join(stale, "data"), "unused")
+	month := time.Now().Add(-30 * 24 * time.Hour)
+	if err := os.Chtimes(stale, month, month); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(stale) })
+
 	first := runInstalled(t, bin, app)
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("the build left %s, unused for 30 days, in the cache", stale)
+	}
 	if !strings.Contains(first, ref) || !strings.Contains(first, "podman run") {
 		t.Fatalf("the last line should say the image is in podman as %s and how to run it:\n%s", ref, first)
 	}
@@ -76,6 +90,16 @@ func TestInstalledBinary(t *testing.T) {
 	if after := treeDigest(t, app); after != before {
 		t.Fatalf("the second build changed the app directory %s", app)
 	}
+}
+
+// userCacheRoot is distill's cache root for this user, as the binary finds it.
+func userCacheRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "distill")
 }
 
 // runInstalled runs `distill build` with no arguments in app, with the

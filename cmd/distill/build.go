@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/distill-build/distill"
 	"github.com/distill-build/distill/internal/budget"
+	"github.com/distill-build/distill/internal/cacheprune"
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/platform"
 	"github.com/distill-build/distill/internal/report"
@@ -83,6 +86,10 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 	if err != nil {
 		return err
 	}
+	cacheAge, err := cacheprune.ParseMaxAge(os.Getenv(cacheprune.MaxAgeEnv))
+	if err != nil {
+		return err
+	}
 	if f.noHostCA {
 		f.caFile = ""
 	}
@@ -119,7 +126,27 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 		}
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), out.howToRun())
+	pruneCache(cacheAge, logWriter(cmd))
 	return nil
+}
+
+// pruneCache removes the user cache's entries unused for maxAge (unpacked
+// build images, builders, other apps' build caches), saying what it freed.
+// The image is written by then, so a failure is a warning.
+func pruneCache(maxAge time.Duration, log io.Writer) {
+	root := platform.CacheRoot()
+	r, err := cacheprune.Prune(root, maxAge, time.Now())
+	if r.Entries > 0 {
+		age := maxAge.String()
+		if maxAge%(24*time.Hour) == 0 {
+			age = fmt.Sprintf("%d days", maxAge/(24*time.Hour))
+		}
+		fmt.Fprintf(log, "Removed %d cache entries of %s unused for %s (%.1f MB; %s=off keeps them)\n",
+			r.Entries, root, age, float64(r.Bytes)/1e6, cacheprune.MaxAgeEnv)
+	}
+	if err != nil {
+		fmt.Fprintf(log, "WARNING: pruning the cache: %v\n", err)
+	}
 }
 
 func writeReportJSON(p string, rep *report.Report) error {

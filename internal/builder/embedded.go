@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/distill-build/distill/internal/cacheprune"
 )
 
 // Embedded is the builder the binary carries: files (builder.toml at the
@@ -22,6 +24,9 @@ func Embedded(files fs.FS, bin *Binary, dir string) (*Builder, error) {
 		if err := materialize(files, bin, root); err != nil {
 			return nil, fmt.Errorf("writing the embedded builder to %s: %w", root, err)
 		}
+	}
+	if err := cacheprune.Use(root); err != nil {
+		return nil, err
 	}
 	return Load(filepath.Join(root, "builder.toml"), bin)
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/distill-build/distill/internal/cacheprune"
 	"github.com/distill-build/distill/internal/cnbmeta"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -52,6 +53,9 @@ func FromImage(ctx context.Context, ref string, img v1.Image, cacheDir string) (
 		if err := extractModules(ctx, img, bpLayers, exLayers, root); err != nil {
 			return nil, fmt.Errorf("builder image %s: %w", ref, err)
 		}
+	}
+	if err := cacheprune.Use(root); err != nil {
+		return nil, err
 	}
 	cfg := &builder.Config{
 		Description:     md.Description,

@@ -21,6 +21,7 @@ import (
 	"github.com/distill-build/distill/internal/budget"
 	"github.com/distill-build/distill/internal/builder"
 	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/cacheprune"
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/lifecycle"
 	"github.com/distill-build/distill/internal/report"
@@ -101,6 +102,9 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	if cacheDir == "" {
 		sum := sha256.Sum256([]byte(app))
 		cacheDir = filepath.Join(CacheRoot(), "cache", hex.EncodeToString(sum[:8]))
+	}
+	if err := cacheprune.Use(cacheDir); err != nil {
+		return nil, err
 	}
 	cache := &lifecycle.Cache{Dir: cacheDir}
 	if o.ClearCache {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/distill-build/distill/internal/buildpack"
+	"github.com/distill-build/distill/internal/cacheprune"
 	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/lifecycle"
 	"github.com/distill-build/distill/internal/sandbox"
@@ -84,6 +85,9 @@ func runcSandbox(ctx context.Context, buildImage imageSource, name string, log i
 		fmt.Fprintf(log, "Unpacking build image %s\n", name)
 	}
 	if err := image.Unpack(ctx, img, rootfs); err != nil {
+		return nil, err
+	}
+	if err := cacheprune.Use(rootfs); err != nil {
 		return nil, err
 	}
 	return &buildSandbox{runner: &sandbox.Runc{Rootfs: rootfs}, env: env, uid: uid, gid: gid}, nil
