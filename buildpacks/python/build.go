@@ -52,133 +52,178 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	b.config = buildpack.Config(ctx.Platform.Environment)
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
-	result := libcnb.NewBuildResult()
-	appDir := ctx.ApplicationPath
-
-	// Interpreter and version requests.
-	sysPython := b.Python
-	if sysPython == "" {
-		var err error
-		if sysPython, err = findPython(); err != nil {
-			return result, err
+	r := &buildRun{ctx: ctx, result: libcnb.NewBuildResult()}
+	for _, step := range []func(*buildRun) error{b.readApp, b.cpythonStep, b.dependencies, b.projectStep, b.processes} {
+		if err := step(r); err != nil {
+			return r.result, err
 		}
 	}
-	py, err := inspectPython(sysPython)
-	if err != nil {
-		return result, err
-	}
-	reqs, err := versionRequests(appDir, b.config.Get("BP_CPYTHON_VERSION"))
-	if err != nil {
-		return result, err
-	}
-	if err := checkVersion(reqs, py.Version); err != nil {
-		return result, err
-	}
-	// Read everything that can be wrong with the app before writing any layer.
-	rs, err := resolveRequirements(appDir)
-	if err != nil {
-		return result, err
-	}
-	if _, err := readProcfile(appDir); err != nil {
-		return result, err
-	}
+	b.Logger.Bodyf("Built with CPython %s in %.1fs", r.py.Version, time.Since(start).Seconds())
+	return r.result, nil
+}
 
-	// CPython.
-	b.Logger.Header("CPython")
-	for _, r := range reqs {
-		b.Logger.Bodyf("%s asks for %s: CPython %s from the build image satisfies it", r.Source, r.Spec, py.Version)
+// buildRun is one Build's state, handed from step to step.
+type buildRun struct {
+	ctx    libcnb.BuildContext
+	result libcnb.BuildResult
+
+	sysPython  string           // the build image's python: runs pip and venv
+	py         pythonInfo       // what sysPython is
+	reqs       []versionRequest // the app's Python version requests
+	rs         requirementSet   // what to install
+	penv       processEnv       // what the processes run with
+	pip        pipRunner
+	venvPython string   // the venv's python; "" without a venv
+	scripts    []string // console scripts the installed project declares
+}
+
+// readApp finds the build image's Python and reads everything that can be
+// wrong with the app (version requests, requirements, Procfile) before any
+// layer is written.
+func (b *Builder) readApp(r *buildRun) error {
+	appDir := r.ctx.ApplicationPath
+	r.sysPython = b.Python
+	if r.sysPython == "" {
+		var err error
+		if r.sysPython, err = findPython(); err != nil {
+			return err
+		}
 	}
+	var err error
+	if r.py, err = inspectPython(r.sysPython); err != nil {
+		return err
+	}
+	if r.reqs, err = versionRequests(appDir, b.config.Get("BP_CPYTHON_VERSION")); err != nil {
+		return err
+	}
+	if err := checkVersion(r.reqs, r.py.Version); err != nil {
+		return err
+	}
+	if r.rs, err = resolveRequirements(appDir); err != nil {
+		return err
+	}
+	_, err = readProcfile(appDir)
+	return err
+}
+
+// keptModules reads BP_PYTHON_KEEP_MODULES: optional stdlib parts
+// (optionalParts) to keep, separated by ":".
+func (b *Builder) keptModules() (map[string]bool, error) {
 	keep := map[string]bool{}
 	for _, k := range strings.Split(b.config.Get("BP_PYTHON_KEEP_MODULES"), ":") {
 		if k = strings.TrimSpace(k); k != "" {
 			if _, ok := optionalParts[k]; !ok {
-				return result, fmt.Errorf("BP_PYTHON_KEEP_MODULES: %q is not one of curses, readline, dbm, pydoc_data", k)
+				return nil, fmt.Errorf("BP_PYTHON_KEEP_MODULES: %q is not one of curses, readline, dbm, pydoc_data", k)
 			}
 			keep[k] = true
 		}
 	}
-	cpLayer, err := ctx.Layers.Layer(LayerCPython)
-	if err != nil {
-		return result, err
-	}
-	if err := b.cpython(py, &cpLayer, keep); err != nil {
-		return result, err
-	}
-	result.Layers = append(result.Layers, cpLayer)
-	layerPython := filepath.Join(cpLayer.Path, "bin", "python"+py.MajorMinor)
-	penv := processEnv{Python: layerPython, ExecScript: filepath.Join(cpLayer.Path, ExecScriptName)}
+	return keep, nil
+}
 
-	// Dependencies.
+// cpythonStep contributes the cpython launch layer; processes run its
+// python until a venv takes over.
+func (b *Builder) cpythonStep(r *buildRun) error {
+	b.Logger.Header("CPython")
+	for _, q := range r.reqs {
+		b.Logger.Bodyf("%s asks for %s: CPython %s from the build image satisfies it", q.Source, q.Spec, r.py.Version)
+	}
+	keep, err := b.keptModules()
+	if err != nil {
+		return err
+	}
+	layer, err := r.ctx.Layers.Layer(LayerCPython)
+	if err != nil {
+		return err
+	}
+	if err := b.cpython(r.py, &layer, keep); err != nil {
+		return err
+	}
+	r.result.Layers = append(r.result.Layers, layer)
+	r.penv = processEnv{
+		Python:     filepath.Join(layer.Path, "bin", "python"+r.py.MajorMinor),
+		ExecScript: filepath.Join(layer.Path, ExecScriptName),
+	}
+	return nil
+}
+
+// dependencies installs the requirements into the venv launch layer (none
+// without requirements), with pip's cache in a cache layer.
+func (b *Builder) dependencies(r *buildRun) error {
 	b.Logger.Header("Dependencies")
-	for _, n := range rs.Notes {
+	for _, n := range r.rs.Notes {
 		b.Logger.Body(n)
 	}
-	var pipCache libcnb.Layer
-	if !rs.empty() || rs.InstallProject {
-		if pipCache, err = ctx.Layers.Layer(LayerPipCache); err != nil {
-			return result, err
-		}
-		if err := os.MkdirAll(pipCache.Path, 0o755); err != nil {
-			return result, err
-		}
-		pipCache.LayerTypes = libcnb.LayerTypes{Cache: true}
-		pipCache.Metadata = map[string]interface{}{"purpose": "PIP_CACHE_DIR"}
-		result.Layers = append(result.Layers, pipCache)
-	}
-	pipEnv, err := b.pipEnv(ctx.Platform.Bindings)
-	if err != nil {
-		return result, err
-	}
-	pip := pipRunner{Python: sysPython, Cache: pipCache.Path, Env: pipEnv}
-	var venvPython string
-	if rs.empty() && !rs.InstallProject {
+	if r.rs.empty() && !r.rs.InstallProject {
 		b.Logger.Body("No requirements (requirements.txt, a lock file, pyproject.toml dependencies): no venv")
-	} else {
-		venvLayer, err := ctx.Layers.Layer(LayerVenv)
-		if err != nil {
-			return result, err
-		}
-		if err := b.venv(py, layerPython, rs, pip, &venvLayer); err != nil {
-			return result, err
-		}
-		result.Layers = append(result.Layers, venvLayer)
-		venvPython = filepath.Join(venvLayer.Path, "bin", "python")
-		penv.Python = venvPython
-		penv.BinDirs = append(penv.BinDirs, filepath.Join(venvLayer.Path, "bin"))
+		return nil
 	}
+	pipCache, err := r.ctx.Layers.Layer(LayerPipCache)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(pipCache.Path, 0o755); err != nil {
+		return err
+	}
+	pipCache.LayerTypes = libcnb.LayerTypes{Cache: true}
+	pipCache.Metadata = map[string]interface{}{"purpose": "PIP_CACHE_DIR"}
+	r.result.Layers = append(r.result.Layers, pipCache)
+	pipEnv, err := b.pipEnv(r.ctx.Platform.Bindings)
+	if err != nil {
+		return err
+	}
+	r.pip = pipRunner{Python: r.sysPython, Cache: pipCache.Path, Env: pipEnv}
+	venvLayer, err := r.ctx.Layers.Layer(LayerVenv)
+	if err != nil {
+		return err
+	}
+	if err := b.venv(r.py, r.penv.Python, r.rs, r.pip, &venvLayer); err != nil {
+		return err
+	}
+	r.result.Layers = append(r.result.Layers, venvLayer)
+	r.venvPython = filepath.Join(venvLayer.Path, "bin", "python")
+	r.penv.Python = r.venvPython
+	r.penv.BinDirs = append(r.penv.BinDirs, filepath.Join(venvLayer.Path, "bin"))
+	return nil
+}
 
-	// The project itself.
-	var scripts []string
-	if rs.InstallProject {
-		projLayer, err := ctx.Layers.Layer(LayerProject)
+// projectStep installs the app as a package when it is one (the project
+// launch layer) and compiles the app's own bytecode (checked-hash: it stays
+// right if a file changes).
+func (b *Builder) projectStep(r *buildRun) error {
+	appDir := r.ctx.ApplicationPath
+	if r.rs.InstallProject {
+		layer, err := r.ctx.Layers.Layer(LayerProject)
 		if err != nil {
-			return result, err
+			return err
 		}
-		if err := b.project(appDir, py, venvPython, rs, pip, &projLayer); err != nil {
-			return result, err
+		if err := b.project(appDir, r.py, r.venvPython, r.rs, r.pip, &layer); err != nil {
+			return err
 		}
-		result.Layers = append(result.Layers, projLayer)
-		penv.BinDirs = append(penv.BinDirs, filepath.Join(projLayer.Path, "bin"))
+		r.result.Layers = append(r.result.Layers, layer)
+		r.penv.BinDirs = append(r.penv.BinDirs, filepath.Join(layer.Path, "bin"))
 		if pp, _ := readPyproject(appDir); pp != nil {
 			for s := range pp.Project.Scripts {
-				scripts = append(scripts, s)
+				r.scripts = append(r.scripts, s)
 			}
 			for s := range pp.Tool.Poetry.Scripts {
-				scripts = append(scripts, s)
+				r.scripts = append(r.scripts, s)
 			}
 		}
 	}
-
-	// The app's own bytecode (checked-hash: it stays right if a file changes).
-	if out, _ := compileAll(penv.Python, appDir, "checked-hash", true); len(strings.TrimSpace(string(out))) > 0 {
+	if out, _ := compileAll(r.penv.Python, appDir, "checked-hash", true); len(strings.TrimSpace(string(out))) > 0 {
 		b.Logger.Bodyf("Some app files do not compile (they are kept as they are):\n%s", strings.TrimSpace(string(out)))
 	}
+	return nil
+}
 
-	// Processes.
+// processes decides the launch processes; web is the default, else the
+// first.
+func (b *Builder) processes(r *buildRun) error {
 	b.Logger.Header("Processes")
-	procs, err := decideProcesses(appDir, penv, scripts)
+	procs, err := decideProcesses(r.ctx.ApplicationPath, r.penv, r.scripts)
 	if err != nil {
-		return result, err
+		return err
 	}
 	hasWeb := false
 	for _, p := range procs {
@@ -187,10 +232,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	for i, p := range procs {
 		def := p.Type == "web" || (!hasWeb && i == 0)
 		b.Logger.Bodyf("%s: %s (%s)", p.Type, p.shown(), p.Why)
-		result.Processes = append(result.Processes, libcnb.Process{Type: p.Type, Command: p.Command, Default: def})
+		r.result.Processes = append(r.result.Processes, libcnb.Process{Type: p.Type, Command: p.Command, Default: def})
 	}
-	b.Logger.Bodyf("Built with CPython %s in %.1fs", py.Version, time.Since(start).Seconds())
-	return result, nil
+	return nil
 }
 
 // cpython fills (or reuses) the cpython layer.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -363,6 +364,12 @@ func fromPipfile(path string, data []byte, _ *pyproject) (requirementSet, error)
 	return rs, checkLines(path, rs.Lines)
 }
 
+// poetryFile is one distribution file of a locked package, with its hash.
+type poetryFile struct {
+	File string `toml:"file"`
+	Hash string `toml:"hash"`
+}
+
 type poetryPackage struct {
 	Name         string                 `toml:"name"`
 	Version      string                 `toml:"version"`
@@ -371,11 +378,8 @@ type poetryPackage struct {
 	Groups       []string               `toml:"groups"`
 	Markers      interface{}            `toml:"markers"`
 	Dependencies map[string]interface{} `toml:"dependencies"`
-	Files        []struct {
-		File string `toml:"file"`
-		Hash string `toml:"hash"`
-	} `toml:"files"`
-	Source *struct {
+	Files        []poetryFile           `toml:"files"`
+	Source       *struct {
 		Type              string `toml:"type"`
 		URL               string `toml:"url"`
 		Reference         string `toml:"reference"`
@@ -383,27 +387,50 @@ type poetryPackage struct {
 	} `toml:"source"`
 }
 
+// poetryLockFile is poetry.lock: its packages, and (lock 1.x) their files under
+// [metadata.files].
+type poetryLockFile struct {
+	Package  []poetryPackage `toml:"package"`
+	Metadata struct {
+		Files map[string][]poetryFile `toml:"files"`
+	} `toml:"metadata"`
+}
+
 // fromPoetryLock installs the main group: packages whose groups (lock 2.1) or category (lock
 // 1.x) say main, else the closure of pyproject's main dependencies. Optional packages (extras)
 // are left out.
 func fromPoetryLock(path string, data []byte, pp *pyproject) (requirementSet, error) {
-	var lock struct {
-		Package  []poetryPackage `toml:"package"`
-		Metadata struct {
-			Files map[string][]struct {
-				File string `toml:"file"`
-				Hash string `toml:"hash"`
-			} `toml:"files"`
-		} `toml:"metadata"`
-	}
+	var lock poetryLockFile
 	if _, err := toml.Decode(string(data), &lock); err != nil {
 		return requirementSet{}, fmt.Errorf("unable to parse %s: %w", path, err)
 	}
 	byName := map[string]*poetryPackage{}
-	hasGroups, hasCategory := false, false
 	for i := range lock.Package {
-		p := &lock.Package[i]
-		byName[normalize(p.Name)] = p
+		byName[normalize(lock.Package[i].Name)] = &lock.Package[i]
+	}
+	rs := requirementSet{Locked: true}
+	var hashed []bool
+	for _, n := range poetryMain(byName, pp) {
+		p := byName[n]
+		line, hashes, err := poetryLine(path, p, lock.Metadata.Files[p.Name])
+		if err != nil {
+			return rs, err
+		}
+		rs.NoReuse = rs.NoReuse || (p.Source != nil && (p.Source.Type == "directory" || p.Source.Type == "file"))
+		rs.Lines = append(rs.Lines, line)
+		hashed = append(hashed, hashes > 0)
+		rs.Direct = append(rs.Direct, n)
+	}
+	rs.Lines = finishHashes(rs.Lines, hashed, &rs.Notes, "poetry.lock")
+	return rs, checkLines(path, rs.Lines)
+}
+
+// poetryMain is the sorted normalized names of the main group's non-optional
+// packages: by groups (lock 2.1), else by category (lock 1.x), else the
+// closure of pyproject's main dependencies through the lock.
+func poetryMain(byName map[string]*poetryPackage, pp *pyproject) []string {
+	hasGroups, hasCategory := false, false
+	for _, p := range byName {
 		hasGroups = hasGroups || len(p.Groups) > 0
 		hasCategory = hasCategory || p.Category != ""
 	}
@@ -411,10 +438,8 @@ func fromPoetryLock(path string, data []byte, pp *pyproject) (requirementSet, er
 	switch {
 	case hasGroups:
 		for n, p := range byName {
-			for _, g := range p.Groups {
-				if g == "main" {
-					selected[n] = true
-				}
+			if slices.Contains(p.Groups, "main") {
+				selected[n] = true
 			}
 		}
 	case hasCategory:
@@ -424,17 +449,6 @@ func fromPoetryLock(path string, data []byte, pp *pyproject) (requirementSet, er
 			}
 		}
 	default:
-		var roots []string
-		if pp != nil {
-			for n := range pp.Tool.Poetry.Dependencies {
-				if n != "python" {
-					roots = append(roots, normalize(n))
-				}
-			}
-			for _, d := range pp.Project.Dependencies {
-				roots = append(roots, reqName(d))
-			}
-		}
 		var visit func(string)
 		visit = func(n string) {
 			p, ok := byName[n]
@@ -446,11 +460,10 @@ func fromPoetryLock(path string, data []byte, pp *pyproject) (requirementSet, er
 				visit(normalize(d))
 			}
 		}
-		for _, r := range roots {
+		for _, r := range poetryRoots(pp) {
 			visit(r)
 		}
 	}
-	rs := requirementSet{Locked: true}
 	names := make([]string, 0, len(selected))
 	for n := range selected {
 		if !byName[n].Optional {
@@ -458,57 +471,73 @@ func fromPoetryLock(path string, data []byte, pp *pyproject) (requirementSet, er
 		}
 	}
 	sort.Strings(names)
-	var hashed []bool
-	for _, n := range names {
-		p := byName[n]
-		marker := ""
-		switch m := p.Markers.(type) {
-		case string:
-			marker = m
-		case map[string]interface{}:
-			if s, ok := m["main"].(string); ok {
-				marker = s
-			}
-		}
-		var line string
-		var hashes []string
-		if p.Source != nil && p.Source.Type != "legacy" && p.Source.Type != "" {
-			switch p.Source.Type {
-			case "git":
-				ref := p.Source.ResolvedReference
-				if ref == "" {
-					ref = p.Source.Reference
-				}
-				line = p.Name + " @ git+" + p.Source.URL + "@" + ref
-			case "url":
-				line = p.Name + " @ " + p.Source.URL
-			case "directory", "file":
-				rs.NoReuse = true
-				line = p.Name + " @ file://" + filepath.Join(filepath.Dir(path), p.Source.URL)
-			default:
-				return rs, fmt.Errorf("%s: package %s has a source of type %q this buildpack cannot install", path, p.Name, p.Source.Type)
-			}
-			if marker != "" {
-				line += " ; " + marker
-			}
-		} else {
-			files := p.Files
-			if len(files) == 0 {
-				files = lock.Metadata.Files[p.Name]
-			}
-			for _, f := range files {
-				if f.Hash != "" {
-					hashes = append(hashes, f.Hash)
-				}
-			}
-			line = pin(p.Name, nil, p.Version, marker, hashes)
-		}
-		rs.Lines = append(rs.Lines, line)
-		hashed = append(hashed, len(hashes) > 0)
-		rs.Direct = append(rs.Direct, n)
+	return names
+}
+
+// poetryRoots is the normalized names of pyproject's main dependencies
+// ([tool.poetry.dependencies] but python, and [project] dependencies).
+func poetryRoots(pp *pyproject) []string {
+	if pp == nil {
+		return nil
 	}
-	rs.Lines = finishHashes(rs.Lines, hashed, &rs.Notes, "poetry.lock")
-	return rs, checkLines(path, rs.Lines)
+	var roots []string
+	for n := range pp.Tool.Poetry.Dependencies {
+		if n != "python" {
+			roots = append(roots, normalize(n))
+		}
+	}
+	for _, d := range pp.Project.Dependencies {
+		roots = append(roots, reqName(d))
+	}
+	return roots
+}
+
+// poetryLine is the requirement line that installs p (from the lock at path)
+// and how many hashes it pins: a direct reference for git, url, directory and
+// file sources, else a version pin with the hashes of p's files (or, lock
+// 1.x, of metaFiles).
+func poetryLine(path string, p *poetryPackage, metaFiles []poetryFile) (string, int, error) {
+	marker := ""
+	switch m := p.Markers.(type) {
+	case string:
+		marker = m
+	case map[string]interface{}:
+		if s, ok := m["main"].(string); ok {
+			marker = s
+		}
+	}
+	if p.Source == nil || p.Source.Type == "legacy" || p.Source.Type == "" {
+		files := p.Files
+		if len(files) == 0 {
+			files = metaFiles
+		}
+		var hashes []string
+		for _, f := range files {
+			if f.Hash != "" {
+				hashes = append(hashes, f.Hash)
+			}
+		}
+		return pin(p.Name, nil, p.Version, marker, hashes), len(hashes), nil
+	}
+	var line string
+	switch p.Source.Type {
+	case "git":
+		ref := p.Source.ResolvedReference
+		if ref == "" {
+			ref = p.Source.Reference
+		}
+		line = p.Name + " @ git+" + p.Source.URL + "@" + ref
+	case "url":
+		line = p.Name + " @ " + p.Source.URL
+	case "directory", "file":
+		line = p.Name + " @ file://" + filepath.Join(filepath.Dir(path), p.Source.URL)
+	default:
+		return "", 0, fmt.Errorf("%s: package %s has a source of type %q this buildpack cannot install", path, p.Name, p.Source.Type)
+	}
+	if marker != "" {
+		line += " ; " + marker
+	}
+	return line, 0, nil
 }
 
 type uvDep struct {
