@@ -15,6 +15,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -100,11 +101,12 @@ func newSite(dir string) (*site, error) {
 func (s *site) serve(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
-		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
-			}
+		if errors.Is(err, net.ErrClosed) {
 			return
+		}
+		if err != nil { // out of file descriptors, a connection reset before accept: keep serving
+			time.Sleep(50 * time.Millisecond)
+			continue
 		}
 		go s.conn(c)
 	}
@@ -154,7 +156,7 @@ func readRequest(r *bufio.Reader) (request, int) {
 	n := 0
 	line, err := readLine(r, &n)
 	if err != nil {
-		if err == bufio.ErrBufferFull || err == errTooLong {
+		if errors.Is(err, bufio.ErrBufferFull) || errors.Is(err, errTooLong) {
 			return req, 431
 		}
 		return req, -1
@@ -169,7 +171,7 @@ func readRequest(r *bufio.Reader) (request, int) {
 	for {
 		h, err := readLine(r, &n)
 		if err != nil {
-			if err == bufio.ErrBufferFull || err == errTooLong {
+			if errors.Is(err, bufio.ErrBufferFull) || errors.Is(err, errTooLong) {
 				return req, 431
 			}
 			return req, -1
@@ -201,11 +203,7 @@ func readRequest(r *bufio.Reader) (request, int) {
 	return req, 0
 }
 
-type tooLong struct{}
-
-func (tooLong) Error() string { return "request header too long" }
-
-var errTooLong error = tooLong{}
+var errTooLong = errors.New("request header too long")
 
 // readLine reads one CRLF- or LF-terminated line, counting into n.
 func readLine(r *bufio.Reader, n *int) (string, error) {
