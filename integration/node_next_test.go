@@ -108,10 +108,16 @@ func httpGet(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestNodeNextExport builds the hello-world with output: 'export' and `next start`, which refuses
-// to serve an export: the build fails saying so, and writes no image.
+// exportSizeLimit bounds the static export image, compressed: the run image, the static server
+// and the exported files, no Node.js.
+const exportSizeLimit = 10_000_000
+
+// TestNodeNextExport builds the hello-world with output: 'export', a second page and `next start`
+// (which does not serve an export) into an image of the exported files and distill's static
+// server: it serves /, the second page by its clean URL, a static chunk, public/ and the export's
+// 404 page with status 404, and holds no node binary and no shell.
 func TestNodeNextExport(t *testing.T) {
-	testenv.Slow(t, "an integration test: builds real images")
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
 	app := copyApp(t, "integration/testdata/node-next")
 	if err := os.WriteFile(filepath.Join(app, "next.config.js"), []byte("module.exports = { output: 'export' };\n"), 0o644); err != nil {
@@ -126,15 +132,55 @@ func TestNodeNextExport(t *testing.T) {
 	if err := os.WriteFile(page, []byte(static), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	second := filepath.Join(app, "app", "second", "page.js")
+	if err := os.MkdirAll(filepath.Dir(second), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(second, []byte("export default function Second() {\n  return <p>the second page, exported</p>;\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "image")
-	b := distill(t, app, "-o", "oci:"+out, "--cache-dir", filepath.Join(t.TempDir(), "cache"))
-	if b.err == nil {
-		t.Fatal("the build of a static export started with next start succeeded")
+	b := distill(t, app, "-o", "oci:"+out, "--cache-dir", filepath.Join(t.TempDir(), "cache")).must(t)
+	t.Logf("%d bytes compressed\n%s", b.report.Total.Compressed, reportTable(b.stdout))
+	if want := "distill's static server replaces it"; !strings.Contains(b.stdout+b.stderr, want) {
+		t.Errorf("build output lacks %q:\n%s", want, b.stdout)
 	}
-	if want := "sets output: 'export', which `next start`"; !strings.Contains(b.stdout+b.stderr, want) {
-		t.Errorf("output lacks %q:\n%s\n%s", want, b.stdout, b.stderr)
+	if b.report.Total.Compressed > exportSizeLimit {
+		t.Errorf("static export image: %d bytes compressed > %d", b.report.Total.Compressed, exportSizeLimit)
 	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("%s written by a failed build (err %v)", out, err)
+	ref := harness.LoadOCI(t, out)
+	c := harness.Run(t, ref)
+	status, home := c.WaitHTTP(t, "/")
+	if status != 200 || !strings.Contains(home, "hello from distill/node next.js") {
+		t.Fatalf("GET / = %d %q, want the exported page", status, home)
+	}
+	chunk := regexp.MustCompile(`/_next/static/[^"]+\.js`).FindString(home)
+	if chunk == "" {
+		t.Errorf("the page names no /_next/static script: %s", home)
+	}
+	for path, want := range map[string]string{"/second": "the second page, exported", chunk: "", "/hello.txt": "hello from public/"} {
+		if status, text := httpGet(t, c.URL+path); status != 200 || !strings.Contains(text, want) {
+			t.Errorf("GET %s = %d, want 200 with %q", path, status, want)
+		}
+	}
+	if status, text := httpGet(t, c.URL+"/no-such-page"); status != 404 || !strings.Contains(text, "could not be found") {
+		t.Errorf("GET /no-such-page = %d %q, want 404 with the export's 404.html", status, text)
+	}
+	cfg := harness.ImageConfig(t, ref)
+	if ep := strings.Join(cfg.Entrypoint, " "); ep != "/layers/distill_node/static-server/bin/static-server /workspace" {
+		t.Errorf("entrypoint %q, want the static server on /workspace", ep)
+	}
+	for p, e := range harness.Entries(t, out) {
+		base := filepath.Base(p)
+		switch {
+		case base == "node" && !e.IsDir():
+			t.Errorf("image holds a node binary: %s", p)
+		case base == "sh" || base == "bash" || base == "dash":
+			t.Errorf("image holds a shell: %s", p)
+		case strings.HasPrefix(p, "/layers/distill_node/") && !strings.HasPrefix(p, "/layers/distill_node/static-server"):
+			t.Errorf("image holds a Node.js layer: %s", p)
+		case strings.HasPrefix(p, "/workspace/node_modules"), strings.HasPrefix(p, "/workspace/.next"), p == "/workspace/package.json", strings.HasPrefix(p, "/workspace/app/"):
+			t.Errorf("image holds the app's source or build: %s", p)
+		}
 	}
 }

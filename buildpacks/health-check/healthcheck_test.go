@@ -98,7 +98,7 @@ func TestBuild(t *testing.T) {
 			t.Errorf("checker on %s: %v %s, want healthy %v", path, err, out, healthy)
 		}
 	}
-	if res.Layers[0].Metadata["checker-sha256"] == nil || res.Layers[0].Path != filepath.Join(layers, LayerName) {
+	if res.Layers[0].Metadata["source-sha256"] == nil || res.Layers[0].Path != filepath.Join(layers, LayerName) {
 		t.Errorf("layer %s, metadata %v", res.Layers[0].Path, res.Layers[0].Metadata)
 	}
 }

@@ -259,7 +259,7 @@ func (b *Builder) runBuildScripts(r *buildRun) error {
 // standalone build a copy, since next build copies a linked node_modules into its output as the
 // link (to a layer the image does not carry) instead of the traced files.
 func (b *Builder) modulesForScripts(r *buildRun, tree string) error {
-	if r.next == nil {
+	if r.next == nil || !r.next.WantStandalone {
 		return linkModules(r.appDir, tree)
 	}
 	b.Logger.Body("Next.js: copying the reused node_modules into the app, so next build traces the files it copies into the standalone output")
@@ -283,11 +283,11 @@ func (b *Builder) launchModules(r *buildRun) error {
 		return nil
 	}
 	if r.next != nil {
-		standalone, err := b.nextStandalone(r)
+		shaped, err := b.nextImage(r)
 		if err != nil {
 			return err
 		}
-		if standalone {
+		if shaped {
 			return b.cacheOnlyModules(r)
 		}
 		r.next = nil
@@ -322,8 +322,18 @@ func (b *Builder) launchModules(r *buildRun) error {
 	return nil
 }
 
+// cacheOnly keeps the layer name, already in the build result, out of the image: cached only.
+func (r *buildRun) cacheOnly(name string) {
+	for i := range r.result.Layers {
+		if r.result.Layers[i].Name == name {
+			r.result.Layers[i].LayerTypes = libcnb.LayerTypes{Cache: true}
+		}
+	}
+}
+
 // cacheOnlyModules keeps the production node_modules out of the image, cached for the next
-// build, when the Next.js standalone output carries what the server loads.
+// build, when the Next.js standalone output carries what the server loads (or the image is a
+// static export).
 func (b *Builder) cacheOnlyModules(r *buildRun) error {
 	if err := os.RemoveAll(filepath.Join(r.appDir, "node_modules")); err != nil {
 		return fmt.Errorf("removing the node_modules link from the app: %w", err)
@@ -431,6 +441,10 @@ func (b *Builder) scriptsToRun(r *buildRun) ([]string, string, error) {
 
 // processes turns the start commands into processes, adding the launcher layer when one needs it.
 func (b *Builder) processes(r *buildRun) ([]libcnb.Process, error) {
+	if r.next != nil && r.next.SiteServer != "" {
+		b.Logger.Bodyf("web: %s %s (the static export on $PORT, default 8080)", r.next.SiteServer, r.next.Site)
+		return []libcnb.Process{{Type: "web", Command: []string{r.next.SiteServer, r.next.Site}, Default: true}}, nil
+	}
 	if r.next != nil {
 		server := r.next.Standalone
 		b.Logger.Bodyf("web: %s %s (the Next.js standalone server on $PORT, HOSTNAME=0.0.0.0)", r.launchNode, server)
