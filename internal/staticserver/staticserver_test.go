@@ -44,8 +44,8 @@ func TestProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Size() > 4<<20 {
-		t.Errorf("static-server is %d bytes, want under 4 MiB", fi.Size())
+	if fi.Size() > 6<<20 {
+		t.Errorf("static-server is %d bytes, want under 6 MiB", fi.Size())
 	}
 
 	site := t.TempDir()
