@@ -53,6 +53,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	result := libcnb.NewBuildResult()
+	if err := buildpack.NativeTarget(ctx.TargetInfo.OS, ctx.TargetInfo.Arch, "Python apps"); err != nil {
+		return result, err
+	}
 	appDir := ctx.ApplicationPath
 
 	// Interpreter and version requests.
