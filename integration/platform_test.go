@@ -37,7 +37,7 @@ var wantMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM
 // linux/arm64 in one run, without emulation, into an OCI layout and a
 // registry: one image index, each image's ELF files of its architecture; the
 // arm64 binary answers HTTP under qemu-aarch64-static, the amd64 image in
-// podman.
+// podman. The health checker (BP_HEALTHCHECK) is compiled for each platform too.
 func TestGoAppMultiPlatform(t *testing.T) {
 	testenv.Slow(t, "an integration test: builds for two platforms, runs both")
 	harness.RequireTools(t)
@@ -45,7 +45,7 @@ func TestGoAppMultiPlatform(t *testing.T) {
 	app := copyApp(t, "samples/go-mux")
 	out := filepath.Join(t.TempDir(), "image")
 	ref := harness.Registry(t) + "/distill-it/go-mux:multi"
-	b := distill(t, app, "--platform", "linux/amd64,linux/arm64", "-o", "oci:"+out, "--publish", ref,
+	b := distill(t, app, "--platform", "linux/amd64,linux/arm64", "-o", "oci:"+out, "--publish", ref, "--env", "BP_HEALTHCHECK=true",
 		"--cache-dir", filepath.Join(t.TempDir(), "cache")).must(t)
 	t.Logf("build:\n%s", b.stdout)
 
@@ -72,7 +72,13 @@ func TestGoAppMultiPlatform(t *testing.T) {
 	for arch, img := range images {
 		dir := t.TempDir() // the test's, not the subtest's: the binary outlives it
 		t.Run("ELF files are "+arch, func(t *testing.T) {
-			binaries[arch] = checkELFs(t, img, wantMachine[arch], "/layers/distill_go/app/bin/go-mux", dir)
+			elves := checkELFs(t, img, wantMachine[arch], dir)
+			for _, p := range []string{"/layers/distill_go/app/bin/go-mux", "/layers/distill_health-check/health-check/bin/health-check"} {
+				if elves[p] == "" {
+					t.Errorf("the %s image has no %s", arch, p)
+				}
+			}
+			binaries[arch] = elves["/layers/distill_go/app/bin/go-mux"]
 		})
 	}
 	t.Run("arm64 binary answers under qemu", func(t *testing.T) {
@@ -219,14 +225,14 @@ func checkPlatformReport(t *testing.T, stdout string, data []byte, images map[st
 	}
 }
 
-// checkELFs checks every ELF file of img is for machine and copies the one
-// at binary into dir, returning its path there.
-func checkELFs(t *testing.T, img v1.Image, machine elf.Machine, binary, dir string) string {
+// checkELFs checks every ELF file of img is for machine and copies each into
+// dir: it returns their paths there by path in the image.
+func checkELFs(t *testing.T, img v1.Image, machine elf.Machine, dir string) map[string]string {
 	t.Helper()
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	tr := tar.NewReader(rc)
-	count, saved := 0, ""
+	saved := map[string]string{}
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -246,22 +252,19 @@ func checkELFs(t *testing.T, img v1.Image, machine elf.Machine, binary, dir stri
 		if err != nil {
 			continue // not an ELF file
 		}
-		count++
 		p := "/" + strings.TrimPrefix(h.Name, "/")
 		if f.Machine != machine {
 			t.Errorf("%s is %s, want %s", p, f.Machine, machine)
 		}
-		if p == binary {
-			saved = filepath.Join(dir, filepath.Base(p))
-			if err := os.WriteFile(saved, data, 0o755); err != nil {
-				t.Fatal(err)
-			}
+		saved[p] = filepath.Join(dir, fmt.Sprint(len(saved)), filepath.Base(p))
+		if err := os.MkdirAll(filepath.Dir(saved[p]), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(saved[p], data, 0o755); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if saved == "" {
-		t.Errorf("the image has no %s", binary)
-	}
-	t.Logf("%d ELF files, all %s", count, machine)
+	t.Logf("%d ELF files, all %s", len(saved), machine)
 	return saved
 }
 
