@@ -53,6 +53,7 @@ type build struct {
 	stdout, stderr string
 	err            error
 	report         jsonReport
+	reportJSON     []byte // the --report-json file as written
 }
 
 type jsonReport struct {
@@ -85,6 +86,7 @@ func distill(t *testing.T, app string, args ...string) build {
 		if err != nil {
 			t.Fatalf("reading the JSON report: %v\n%s", err, b.stderr)
 		}
+		b.reportJSON = data
 		if err := json.Unmarshal(data, &b.report); err != nil {
 			t.Fatalf("decoding the JSON report: %v", err)
 		}

@@ -198,6 +198,9 @@ func (b *Builder) compile(ctx libcnb.BuildContext, proj project, tool goTool, en
 	if err != nil {
 		return libcnb.Layer{}, nil, nil, err
 	}
+	if err := b.crossCompile(ctx, appDir, tool, targets, env); err != nil {
+		return libcnb.Layer{}, nil, nil, err
+	}
 	if !b.config.IsSet("CGO_ENABLED") {
 		env["CGO_ENABLED"] = "0"
 	}
@@ -230,6 +233,29 @@ func (b *Builder) compile(ctx libcnb.BuildContext, proj project, tool goTool, en
 		return libcnb.Layer{}, nil, nil, err
 	}
 	return appLayer, targets, binaries, nil
+}
+
+// crossCompile adds GOOS/GOARCH to env when the build's target
+// (CNB_TARGET_OS/ARCH) is not the toolchain's platform, after checking that
+// nothing needs cgo there.
+func (b *Builder) crossCompile(ctx libcnb.BuildContext, appDir string, tool goTool, targets []target, env map[string]string) error {
+	t := crossTarget{OS: ctx.TargetInfo.OS, Arch: ctx.TargetInfo.Arch, HostOS: tool.OS, HostArch: tool.Arch}
+	cross, err := crossEnv(t, b.config.Get("CGO_ENABLED"), b.config.IsSet("CGO_ENABLED"))
+	if err != nil || len(cross) == 0 {
+		return err
+	}
+	for k, v := range cross {
+		env[k] = v
+	}
+	b.Logger.Bodyf("Cross-compiling for %s (GOOS=%s GOARCH=%s)", t, cross["GOOS"], cross["GOARCH"])
+	if b.config.IsSet("CGO_ENABLED") {
+		return nil // CGO_ENABLED=0 asked for: go build leaves cgo files out
+	}
+	pkgs, err := cgoPackages(tool.Bin, appDir, b.goEnv(tool, env), targets)
+	if err != nil {
+		return err
+	}
+	return cgoError(t, pkgs)
 }
 
 // processes are the launch processes: one per target, the first the default; a lone target is "web".

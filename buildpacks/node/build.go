@@ -45,6 +45,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	result := libcnb.NewBuildResult()
+	if err := buildpack.NativeTarget(ctx.TargetInfo.OS, ctx.TargetInfo.Arch, "Node.js apps"); err != nil {
+		return result, err
+	}
 	r := &buildRun{ctx: ctx, appDir: ctx.ApplicationPath, result: &result}
 	var err error
 	if r.pkg, r.hasPkg, err = readPackageJSON(r.appDir); err != nil {

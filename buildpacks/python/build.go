@@ -53,6 +53,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	r := &buildRun{ctx: ctx, result: libcnb.NewBuildResult()}
+	if err := buildpack.NativeTarget(ctx.TargetInfo.OS, ctx.TargetInfo.Arch, "Python apps"); err != nil {
+		return r.result, err
+	}
 	for _, step := range []func(*buildRun) error{b.readApp, b.cpythonStep, b.dependencies, b.projectStep, b.processes} {
 		if err := step(r); err != nil {
 			return r.result, err

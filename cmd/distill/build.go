@@ -36,6 +36,7 @@ type buildFlags struct {
 	compress   string
 	maxSize    string
 	sbomDir    string
+	platforms  []string
 }
 
 func newBuildCommand() *cobra.Command {
@@ -74,11 +75,16 @@ Nothing is written inside APP_DIR unless an output names a path there.`,
 	fl.StringVar(&f.compress, "compression", "", "layer compression: zstd (smallest; the default) or gzip (the default when loading into a daemon, which cannot save zstd layers again)")
 	fl.StringVar(&f.maxSize, "max-size", "", "size budget: fail the build, writing nothing, when the image is over `SIZE` compressed (50MB, 1.5GB, 50MiB; default: project.toml [io.distill.build] max-size)")
 	fl.StringVar(&f.sbomDir, "sbom-output-dir", "", "write the image's SBOMs (CycloneDX and SPDX 2.3 JSON) to `DIR`: each layer's, as pack sbom download lays them out, and the whole image's")
+	fl.StringSliceVar(&f.platforms, "platform", nil, "build for `OS/ARCH` (linux/amd64, linux/arm64; comma-separated or repeated; default: this machine's). Several write one image index to -o oci: and --publish, and this machine's image (else the first) to --daemon and docker-archive:")
 	return cmd
 }
 
 func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 	env, err := parseEnv(f.envFiles, f.envs)
+	if err != nil {
+		return err
+	}
+	platforms, err := platform.ParsePlatforms(f.platforms)
 	if err != nil {
 		return err
 	}
@@ -101,8 +107,8 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 	if err != nil {
 		return err
 	}
-	rep, err := platform.Build(cmd.Context(), platform.BuildOptions{
-		AppDir: app, Builder: f.builder, BuilderFiles: distill.BuilderFiles(), Binary: bin,
+	reps, err := platform.Build(cmd.Context(), platform.BuildOptions{
+		AppDir: app, Platforms: platforms, Builder: f.builder, BuilderFiles: distill.BuilderFiles(), Binary: bin,
 		Targets: out.targets, Env: env, EnvFiles: f.envFiles, Bindings: f.bindings, CacheDir: f.cacheDir, ClearCache: f.clearCache,
 		CAFile: f.caFile, Compression: compression, MaxSize: f.maxSize, SBOMOutputDir: f.sbomDir, ReportHTML: f.reportHTML,
 		Log: logWriter(cmd),
@@ -110,18 +116,18 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 	var over *budget.ExceededError
 	if errors.As(err, &over) && f.reportJSON != "" {
 		// No image, but the report of the one that was too big.
-		if jerr := writeReportJSON(f.reportJSON, over.Report); jerr != nil {
+		if jerr := writeReportJSON(f.reportJSON, report.Reports{over.Report}); jerr != nil {
 			return errors.Join(err, jerr)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+	if err := reps.WriteText(cmd.OutOrStdout()); err != nil {
 		return err
 	}
 	if f.reportJSON != "" {
-		if err := writeReportJSON(f.reportJSON, rep); err != nil {
+		if err := writeReportJSON(f.reportJSON, reps); err != nil {
 			return err
 		}
 	}
@@ -149,7 +155,7 @@ func pruneCache(maxAge time.Duration, log io.Writer) {
 	}
 }
 
-func writeReportJSON(p string, rep *report.Report) error {
+func writeReportJSON(p string, rep report.Reports) error {
 	f, err := os.Create(p)
 	if err != nil {
 		return err

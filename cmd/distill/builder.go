@@ -68,7 +68,7 @@ func createBuilder(cmd *cobra.Command, builderTOML, lifecycle, stackReg string, 
 	if err != nil {
 		return err
 	}
-	images, err := platform.ResolveImages(ctx, b, log)
+	images, err := platform.ResolveImages(ctx, b, "", log)
 	if err != nil {
 		return err
 	}

@@ -95,6 +95,40 @@ func (l layoutWriter) writeImage(ctx context.Context, img v1.Image) (v1.Descript
 	return v1.Descriptor{MediaType: desc.MediaType, Size: desc.Size, Digest: desc.Digest}, nil
 }
 
+// writeImageIndex writes every image idx lists, then idx's manifest, and
+// returns idx's descriptor. Only images are allowed in idx (no nested index).
+func (l layoutWriter) writeImageIndex(ctx context.Context, idx v1.ImageIndex) (v1.Descriptor, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	for _, m := range im.Manifests {
+		img, err := idx.Image(m.Digest)
+		if err != nil {
+			return v1.Descriptor{}, fmt.Errorf("image %s of the index: %w", m.Digest, err)
+		}
+		if _, err := l.writeImage(ctx, img); err != nil {
+			return v1.Descriptor{}, err
+		}
+	}
+	raw, err := idx.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	mt, err := idx.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	h, size, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	if err := l.writeBytes(h, raw); err != nil {
+		return v1.Descriptor{}, err
+	}
+	return v1.Descriptor{MediaType: mt, Digest: h, Size: size}, nil
+}
+
 func (l layoutWriter) writeBytes(h v1.Hash, b []byte) error {
 	return l.writeBlob(context.Background(), h, int64(len(b)), func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(b)), nil

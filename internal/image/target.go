@@ -24,6 +24,15 @@ type Target interface {
 	String() string
 }
 
+// IndexTarget is a Target that can also hold an image index: the images of
+// several platforms under one name.
+type IndexTarget interface {
+	Target
+	// WriteIndex stores idx and every image it lists. A failed WriteIndex
+	// leaves what was there before untouched.
+	WriteIndex(ctx context.Context, idx v1.ImageIndex) error
+}
+
 // LocalTarget is a Target that writes to a path on this machine (an OCI
 // layout's directory, a docker archive's file).
 type LocalTarget interface {
@@ -86,6 +95,19 @@ func (t ociLayout) String() string { return "oci:" + t.dir }
 func (t ociLayout) Path() string { return t.dir }
 
 func (t ociLayout) Write(ctx context.Context, img v1.Image) error {
+	return t.write(ctx, func(lw layoutWriter) (v1.Descriptor, error) { return lw.writeImage(ctx, img) })
+}
+
+// WriteIndex writes idx as the layout's only manifest: index.json names the
+// image index (annotated with the ref name), whose manifests are the
+// platforms' images, as multi-platform OCI layouts are laid out.
+func (t ociLayout) WriteIndex(ctx context.Context, idx v1.ImageIndex) error {
+	return t.write(ctx, func(lw layoutWriter) (v1.Descriptor, error) { return lw.writeImageIndex(ctx, idx) })
+}
+
+// write builds the layout in a sibling directory, with the manifest content
+// writes and returns the descriptor of, then swaps it in.
+func (t ociLayout) write(ctx context.Context, content func(layoutWriter) (v1.Descriptor, error)) error {
 	dir := filepath.Clean(t.dir)
 	if err := checkReplaceable(dir); err != nil {
 		return err
@@ -106,7 +128,7 @@ func (t ociLayout) Write(ctx context.Context, img v1.Image) error {
 	if err := lw.init(); err != nil {
 		return fmt.Errorf("writing %s: %w", t, err)
 	}
-	desc, err := lw.writeImage(ctx, img)
+	desc, err := content(lw)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", t, err)
 	}
@@ -252,6 +274,15 @@ func (t registryTarget) String() string { return "registry:" + t.ref.String() }
 func (t registryTarget) Write(ctx context.Context, img v1.Image) error {
 	ropts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(t.o.keychain)}, t.o.remote...)
 	if err := remote.Write(t.ref, img, ropts...); err != nil {
+		return fmt.Errorf("pushing %s: %w", t.ref, err)
+	}
+	return nil
+}
+
+// WriteIndex pushes idx and its images to the reference.
+func (t registryTarget) WriteIndex(ctx context.Context, idx v1.ImageIndex) error {
+	ropts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(t.o.keychain)}, t.o.remote...)
+	if err := remote.WriteIndex(t.ref, idx, ropts...); err != nil {
 		return fmt.Errorf("pushing %s: %w", t.ref, err)
 	}
 	return nil

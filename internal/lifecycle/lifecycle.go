@@ -36,21 +36,37 @@ const (
 	runTOMLPath = "/cnb/run.toml"
 )
 
-// Target is the platform a build is for (CNB_TARGET_*).
+// Target is the platform a build is for, given to every buildpack as
+// CNB_TARGET_OS, CNB_TARGET_ARCH, CNB_TARGET_ARCH_VARIANT (when set),
+// CNB_TARGET_DISTRO_NAME and CNB_TARGET_DISTRO_VERSION (Buildpack API 0.10,
+// buildpacks/spec buildpack.md "Build: Provided by the Lifecycle"). OS and
+// Arch are GOOS/GOARCH values (linux, amd64, arm64), ArchVariant the OCI
+// variant (v8).
 type Target struct {
-	OS, Arch, DistroName, DistroVersion string
+	OS, Arch, ArchVariant, DistroName, DistroVersion string
 }
 
 // DefaultTarget is linux on the driver's architecture, Debian 13.
 func DefaultTarget() Target {
-	return Target{OS: "linux", Arch: runtime.GOARCH, DistroName: "debian", DistroVersion: "13"}
+	return TargetFor("linux", runtime.GOARCH)
+}
+
+// TargetFor is the Debian 13 target os/arch (GOOS/GOARCH), with the variant
+// OCI image indexes give that architecture (arm64: v8).
+func TargetFor(os, arch string) Target {
+	t := Target{OS: os, Arch: arch, DistroName: "debian", DistroVersion: "13"}
+	if arch == "arm64" {
+		t.ArchVariant = "v8"
+	}
+	return t
 }
 
 func (t Target) env() []string {
-	return []string{
-		"CNB_TARGET_OS=" + t.OS, "CNB_TARGET_ARCH=" + t.Arch,
-		"CNB_TARGET_DISTRO_NAME=" + t.DistroName, "CNB_TARGET_DISTRO_VERSION=" + t.DistroVersion,
+	env := []string{"CNB_TARGET_OS=" + t.OS, "CNB_TARGET_ARCH=" + t.Arch}
+	if t.ArchVariant != "" {
+		env = append(env, "CNB_TARGET_ARCH_VARIANT="+t.ArchVariant)
 	}
+	return append(env, "CNB_TARGET_DISTRO_NAME="+t.DistroName, "CNB_TARGET_DISTRO_VERSION="+t.DistroVersion)
 }
 
 // Modules are the buildpacks and extensions of a builder, by id.

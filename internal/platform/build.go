@@ -54,6 +54,9 @@ type BuildOptions struct {
 	CAFile string
 	// Compression of the layers the build adds (default zstd).
 	Compression image.Compression
+	// Platforms are the platforms to build for (ParsePlatforms); none is
+	// the host's. Each builds once, with its own cache directory.
+	Platforms []v1.Platform
 	// MaxSize is the size budget (--max-size, e.g. "50MB"); "" takes
 	// project.toml's [io.distill.build] max-size, if any. An image over it
 	// fails the build before any target is written.
@@ -66,10 +69,14 @@ type BuildOptions struct {
 	Log        io.Writer
 }
 
-// Build builds the app at o.AppDir into an image, writes it to every target
-// and returns the size report. If any step fails nothing is written: targets
-// keep what they had and the cache is left as it was.
-func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
+// Build builds the app at o.AppDir into an image per platform of
+// o.Platforms, writes them to every target and returns the size reports, one
+// per platform in that order. One platform writes its image; several write
+// one OCI image index to the targets that hold one (OCI layout, registry)
+// and the host platform's image (else the first's) to the others (daemon,
+// docker archive). If any step fails nothing is written: targets keep what
+// they had and the caches are left as they were.
+func Build(ctx context.Context, o BuildOptions) (report.Reports, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
@@ -88,21 +95,69 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Every image the build may need is resolved, and every stack image
-	// built, before the lifecycle starts.
-	images, err := ResolveImages(ctx, b, o.Log)
+	if len(o.Platforms) == 0 {
+		o.Platforms = []v1.Platform{HostPlatform()}
+	}
+	if o.CacheDir == "" {
+		sum := sha256.Sum256([]byte(app))
+		o.CacheDir = filepath.Join(CacheRoot(), "cache", hex.EncodeToString(sum[:8]))
+	}
+	bindings, err := allBindings(o.CAFile, o.Bindings)
 	if err != nil {
 		return nil, err
+	}
+	if len(o.Bindings) > 0 {
+		fmt.Fprintf(o.Log, "Service bindings: %s\n", strings.Join(bindingNames(bindings), ", "))
+	}
+	var results []*lifecycle.Result
+	defer func() {
+		for _, r := range results {
+			r.Close()
+		}
+	}()
+	for _, p := range o.Platforms {
+		res, err := buildPlatform(ctx, o, app, b, bindings, p)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res)
+	}
+	reps, err := write(ctx, results, o, bud)
+	var over *budget.ExceededError
+	if errors.As(err, &over) && o.ReportHTML != "" {
+		// No image is written, but the page shows where the bytes went.
+		if herr := writeHTMLReport(ctx, o, over.Report, imageOf(results, over.Report.Digest)); herr != nil {
+			return nil, errors.Join(err, herr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	main := mainPlatform(o.Platforms)
+	if err := writeExtras(ctx, o, reps[main], results[main].Image); err != nil {
+		return nil, err
+	}
+	return reps, nil
+}
+
+// buildPlatform runs the lifecycle for platform p: run images for p, the
+// build image of the host, CNB_TARGET_* of p, p's own cache directory.
+func buildPlatform(ctx context.Context, o BuildOptions, app string, b *builder.Builder, bindings []lifecycle.Binding, p v1.Platform) (*lifecycle.Result, error) {
+	multi := len(o.Platforms) > 1
+	if multi {
+		fmt.Fprintf(o.Log, "===> PLATFORM  %s\n", p)
+	}
+	// Every image the build may need is resolved, and every stack image
+	// built, before the lifecycle starts.
+	images, err := ResolveImages(ctx, b, p.Architecture, o.Log)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	box, err := newSandbox(ctx, images.BuildImage, b.Config.Build.Image, o.Log)
 	if err != nil {
 		return nil, err
 	}
-	cacheDir := o.CacheDir
-	if cacheDir == "" {
-		sum := sha256.Sum256([]byte(app))
-		cacheDir = filepath.Join(CacheRoot(), "cache", hex.EncodeToString(sum[:8]))
-	}
+	cacheDir := platformCacheDir(o.CacheDir, p)
 	if err := cacheprune.Use(cacheDir); err != nil {
 		return nil, err
 	}
@@ -112,16 +167,9 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 			return nil, err
 		}
 	}
-	bindings, err := allBindings(o.CAFile, o.Bindings)
-	if err != nil {
-		return nil, err
-	}
-	if len(o.Bindings) > 0 {
-		fmt.Fprintf(o.Log, "Service bindings: %s\n", strings.Join(bindingNames(bindings), ", "))
-	}
 	res, err := lifecycle.Build(ctx, lifecycle.Options{
 		AppDir:          app,
-		Exclude:         excluded(app, cacheDir, o.Targets, append(slices.Clone(o.EnvFiles), o.Bindings...)),
+		Exclude:         excluded(app, o.CacheDir, o.Targets, append(append(slices.Clone(o.EnvFiles), o.Bindings...), otherCacheDirs(o)...)),
 		Modules:         lifecycle.Modules{Buildpacks: b.Buildpacks, Extensions: b.Extensions},
 		Order:           b.Config.Order,
 		OrderExtensions: b.Config.OrderExtensions,
@@ -135,27 +183,47 @@ func Build(ctx context.Context, o BuildOptions) (*report.Report, error) {
 		ResolveImage: images.Resolve,
 		Cache:        cache,
 		Compression:  o.Compression,
+		Target:       lifecycle.TargetFor(p.OS, p.Architecture),
 		Log:          o.Log,
 	})
-	if err != nil {
-		return nil, err
+	if err != nil && multi {
+		return nil, fmt.Errorf("building for %s: %w", p, err)
 	}
-	defer res.Close()
-	rep, err := write(ctx, res, o.Targets, cacheDir, bud, o.Log)
-	var over *budget.ExceededError
-	if errors.As(err, &over) && o.ReportHTML != "" {
-		// No image is written, but the page shows where the bytes went.
-		if herr := writeHTMLReport(ctx, o, over.Report, res.Image); herr != nil {
-			return nil, errors.Join(err, herr)
+	return res, err
+}
+
+// otherCacheDirs are the cache directories of o's platforms besides
+// o.CacheDir (the host's), kept out of the workspace like it.
+func otherCacheDirs(o BuildOptions) []string {
+	var dirs []string
+	for _, p := range o.Platforms {
+		if d := platformCacheDir(o.CacheDir, p); d != o.CacheDir {
+			dirs = append(dirs, d)
 		}
 	}
-	if err != nil {
-		return nil, err
+	return dirs
+}
+
+// imageOf is the image of the result whose digest is digest, else the
+// first result's.
+func imageOf(results []*lifecycle.Result, digest string) v1.Image {
+	for _, r := range results {
+		if d, err := r.Image.Digest(); err == nil && d.String() == digest {
+			return r.Image
+		}
 	}
-	if err := writeExtras(ctx, o, rep, res.Image); err != nil {
-		return nil, err
+	return results[0].Image
+}
+
+// mainPlatform is the index of the host's platform in platforms, else 0:
+// the image a daemon, a docker archive, the SBOMs and the HTML report get.
+func mainPlatform(platforms []v1.Platform) int {
+	for i, p := range platforms {
+		if isHost(p) {
+			return i
+		}
 	}
-	return rep, nil
+	return 0
 }
 
 // writeExtras writes what the build was asked for besides the image: its
@@ -200,31 +268,81 @@ func sizeBudget(app, flag string) (budget.Budget, error) {
 	return budget.Parse(p.MaxSize, filepath.Join(app, "project.toml")+" [io.distill.build] max-size")
 }
 
-// write checks the image against the budget, writes it to every target, then
-// saves the cache, and reports. Over budget, nothing is written.
-func write(ctx context.Context, res *lifecycle.Result, targets []image.Target, cacheDir string, bud budget.Budget, log io.Writer) (*report.Report, error) {
-	rep, err := report.New(res.Image, res.Layers)
-	if err != nil {
-		return nil, err
-	}
-	rep.Duration = res.Duration
-	names := make([]string, len(res.Layers))
-	for i, l := range res.Layers {
-		names[i] = report.RowName(l.ID)
-	}
-	if err := budget.Check(ctx, res.Image, rep, names, bud); err != nil {
-		return nil, err
-	}
-	for _, t := range targets {
-		if err := t.Write(ctx, res.Image); err != nil {
-			return nil, fmt.Errorf("writing image to %s: %w", t, err)
+// write checks every platform's image against the budget, writes them to
+// every target (one image, or an image index of all), then saves the caches,
+// and reports. Over budget, nothing is written.
+func write(ctx context.Context, results []*lifecycle.Result, o BuildOptions, bud budget.Budget) (report.Reports, error) {
+	reps := make(report.Reports, len(results))
+	imgs := make([]v1.Image, len(results))
+	for i, res := range results {
+		rep, err := report.New(res.Image, res.Layers)
+		if err != nil {
+			return nil, err
 		}
-		fmt.Fprintf(log, "Wrote %s\n", t)
+		rep.Duration = res.Duration
+		if len(results) > 1 {
+			rep.Platform = o.Platforms[i].String()
+		}
+		names := make([]string, len(res.Layers))
+		for j, l := range res.Layers {
+			names[j] = report.RowName(l.ID)
+		}
+		if err := budget.Check(ctx, res.Image, rep, names, bud); err != nil {
+			return nil, err
+		}
+		reps[i], imgs[i] = rep, res.Image
 	}
-	if err := res.Commit(); err != nil {
-		return nil, fmt.Errorf("saving the build cache %s: %w", cacheDir, err)
+	if err := writeTargets(ctx, o, imgs); err != nil {
+		return nil, err
 	}
-	return rep, nil
+	for i, res := range results {
+		if err := res.Commit(); err != nil {
+			return nil, fmt.Errorf("saving the build cache %s: %w", platformCacheDir(o.CacheDir, o.Platforms[i]), err)
+		}
+	}
+	return reps, nil
+}
+
+// writeTargets writes the one image, or for several platforms their image
+// index to every IndexTarget and the main platform's image to the others.
+func writeTargets(ctx context.Context, o BuildOptions, imgs []v1.Image) error {
+	var idx v1.ImageIndex
+	if len(imgs) > 1 {
+		var err error
+		if idx, err = imageIndex(o.Platforms, imgs); err != nil {
+			return err
+		}
+	}
+	main := mainPlatform(o.Platforms)
+	for _, t := range o.Targets {
+		it, ok := t.(image.IndexTarget)
+		switch {
+		case idx == nil:
+			if err := t.Write(ctx, imgs[0]); err != nil {
+				return fmt.Errorf("writing image to %s: %w", t, err)
+			}
+			fmt.Fprintf(o.Log, "Wrote %s\n", t)
+		case ok:
+			if err := it.WriteIndex(ctx, idx); err != nil {
+				return fmt.Errorf("writing image index to %s: %w", t, err)
+			}
+			fmt.Fprintf(o.Log, "Wrote %s (image index: %s)\n", t, platformList(o.Platforms))
+		default:
+			if err := t.Write(ctx, imgs[main]); err != nil {
+				return fmt.Errorf("writing image to %s: %w", t, err)
+			}
+			fmt.Fprintf(o.Log, "Wrote %s (the %s image only: it holds one platform)\n", t, o.Platforms[main])
+		}
+	}
+	return nil
+}
+
+func platformList(ps []v1.Platform) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 // userEnv is the builder's [[build.env]] overridden by the user's --env.

@@ -62,7 +62,10 @@ type Images struct {
 }
 
 // ResolveImages resolves b's images, building stack images on first use.
-func ResolveImages(ctx context.Context, b *builder.Builder, log io.Writer) (*Images, error) {
+// Run images and the other stack images are for arch (GOARCH; "" for the
+// running architecture's); the build image is always the running
+// architecture's: buildpacks run natively and build for CNB_TARGET_ARCH.
+func ResolveImages(ctx context.Context, b *builder.Builder, arch string, log io.Writer) (*Images, error) {
 	var resolver *stack.Images
 	if b.StacksDir() == "" {
 		resolver = builderImages(log)
@@ -76,9 +79,11 @@ func ResolveImages(ctx context.Context, b *builder.Builder, log io.Writer) (*Ima
 	if err != nil {
 		return nil, err
 	}
+	host := *resolver
+	resolver.Arch = arch
 	imgs := &Images{
-		buildRef: b.Config.Build.Image, resolved: map[string]v1.Image{}, stacks: resolver,
-		others: &stack.Images{Store: resolver.Store, Log: log, Options: resolver.Options},
+		buildRef: b.Config.Build.Image, resolved: map[string]v1.Image{}, stacks: &host,
+		others: &stack.Images{Store: resolver.Store, Log: log, Options: resolver.Options, Arch: arch},
 	}
 	for _, r := range b.Config.RunImages() {
 		imgs.RunRefs = append(imgs.RunRefs, r.Image)

@@ -26,6 +26,8 @@ type Layer struct {
 
 // Report is the size report of one image.
 type Report struct {
+	// Platform is the image's OS/ARCH in a multi-platform build, else "".
+	Platform string        `json:"platform,omitempty"`
 	Image    string        `json:"image,omitempty"` // where the image went, when set by the caller
 	Digest   string        `json:"digest"`          // manifest digest
 	Layers   []Layer       `json:"layers"`
@@ -163,6 +165,7 @@ func yesNo(b bool) string {
 
 // jsonReport is the stable JSON shape: sizes in bytes, duration in seconds.
 type jsonReport struct {
+	Platform        string  `json:"platform,omitempty"`
 	Image           string  `json:"image,omitempty"`
 	Digest          string  `json:"digest"`
 	Layers          []Layer `json:"layers"`
@@ -176,14 +179,18 @@ type jsonReport struct {
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	return enc.Encode(r.jsonReport())
+}
+
+func (r *Report) jsonReport() jsonReport {
 	layers := r.Layers
 	if layers == nil {
 		layers = []Layer{}
 	}
-	return enc.Encode(jsonReport{
-		Image: r.Image, Digest: r.Digest, Layers: layers, Total: r.Total(),
+	return jsonReport{
+		Platform: r.Platform, Image: r.Image, Digest: r.Digest, Layers: layers, Total: r.Total(),
 		DurationSeconds: r.Duration.Seconds(),
-	})
+	}
 }
 
 // Size formats n bytes in decimal units as docker and pack do, one decimal
@@ -206,4 +213,45 @@ func Size(n int64) string {
 		return fmt.Sprintf("%.0f %s", v, unit)
 	}
 	return fmt.Sprintf("%.1f %s", v, unit)
+}
+
+// Reports are the reports of one build, one per platform in the order
+// built. One report is written as Report writes it; several as one section
+// per platform.
+type Reports []*Report
+
+// WriteText writes one report's table, or for several, each under a line
+// "PLATFORM linux/arm64" and separated by a blank line.
+func (rs Reports) WriteText(w io.Writer) error {
+	if len(rs) == 1 {
+		return rs[0].WriteText(w)
+	}
+	for i, r := range rs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "PLATFORM %s\n", r.Platform)
+		if err := r.WriteText(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteJSON writes one report as Report.WriteJSON does, or for several
+// {"platforms": [{"platform": "linux/amd64", "digest", "layers", "total",
+// ...}, ...]}, sizes in bytes.
+func (rs Reports) WriteJSON(w io.Writer) error {
+	if len(rs) == 1 {
+		return rs[0].WriteJSON(w)
+	}
+	out := struct {
+		Platforms []jsonReport `json:"platforms"`
+	}{}
+	for _, r := range rs {
+		out.Platforms = append(out.Platforms, r.jsonReport())
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

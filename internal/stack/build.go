@@ -55,6 +55,7 @@ type buildOptions struct {
 	workDir  string
 	mirrors  []string
 	tool     string
+	arch     string
 }
 
 // Option configures Build.
@@ -75,6 +76,11 @@ func WithWorkDir(dir string) Option { return func(o *buildOptions) { o.workDir =
 // WithMirrors sets mmdebstrap's MIRROR arguments, overriding $DISTILL_APT_MIRROR.
 func WithMirrors(m ...string) Option { return func(o *buildOptions) { o.mirrors = m } }
 
+// WithArch builds the image for GOARCH arch (default: the running
+// architecture's). A foreign architecture needs an extract-variant stack:
+// packages are unpacked, never run, so no emulation is needed.
+func WithArch(arch string) Option { return func(o *buildOptions) { o.arch = arch } }
+
 // debArch maps GOARCH to Debian's architecture names.
 func debArch(goarch string) string {
 	switch goarch {
@@ -89,11 +95,13 @@ func debArch(goarch string) string {
 	}
 }
 
-// Build builds the image d describes for the running architecture. The
+// Build builds the image d describes for the running architecture, or
+// WithArch's. A foreign architecture with a stack that runs maintainer
+// scripts (any variant but extract) is an error: they would need emulation. The
 // returned image holds one layer, kept compressed in memory; nothing stays
 // on disk, whether Build succeeds or not.
 func Build(ctx context.Context, d *Definition, opts ...Option) (v1.Image, error) {
-	o := buildOptions{tool: "mmdebstrap"}
+	o := buildOptions{tool: "mmdebstrap", arch: runtime.GOARCH}
 	if m := os.Getenv(MirrorEnv); m != "" {
 		o.mirrors = splitMirrors(m)
 	}
@@ -104,6 +112,9 @@ func Build(ctx context.Context, d *Definition, opts ...Option) (v1.Image, error)
 		o.log = slog.New(slog.DiscardHandler)
 	}
 	log := o.log.With("stack", d.Image)
+	if o.arch != runtime.GOARCH && !d.Extract() {
+		return nil, fmt.Errorf("building %s for linux/%s: %s has variant %q, whose maintainer scripts would have to run under emulation; only variant \"extract\" stacks (run images) build for a foreign architecture", d.Image, o.arch, d.file, d.Variant)
+	}
 	if _, err := exec.LookPath(o.tool); err != nil {
 		return nil, fmt.Errorf("building %s: %w (install mmdebstrap)", d.Image, err)
 	}
@@ -144,7 +155,7 @@ func Build(ctx context.Context, d *Definition, opts ...Option) (v1.Image, error)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", d.Image, err)
 	}
-	img, err := assemble(d, layer, pkgs)
+	img, err := assemble(d, layer, pkgs, o.arch)
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", d.Image, err)
 	}
@@ -188,7 +199,7 @@ func mmdebstrapArgs(d *Definition, arch, out string, mirrors []string) []string 
 }
 
 func mmdebstrap(ctx context.Context, d *Definition, o *buildOptions, log *slog.Logger, out string) error {
-	args := mmdebstrapArgs(d, debArch(runtime.GOARCH), out, o.mirrors)
+	args := mmdebstrapArgs(d, debArch(o.arch), out, o.mirrors)
 	log.Info("running mmdebstrap", "args", strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, o.tool, args...)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+strconv.FormatInt(image.Epoch.Unix(), 10))
@@ -422,8 +433,9 @@ func memoryLayer(tarFile string, c image.Compression) (v1.Layer, error) {
 	}, tarball.WithMediaType(c.MediaType()), tarball.WithCompression(c.Algorithm()))
 }
 
-// assemble wraps the layer into an OCI image with d's config and labels.
-func assemble(d *Definition, layer v1.Layer, pkgs []PackageVersion) (v1.Image, error) {
+// assemble wraps the layer into an OCI image for linux/arch (GOARCH) with
+// d's config and labels.
+func assemble(d *Definition, layer v1.Layer, pkgs []PackageVersion, arch string) (v1.Image, error) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err := mutate.Append(img, mutate.Addendum{
@@ -443,8 +455,8 @@ func assemble(d *Definition, layer v1.Layer, pkgs []PackageVersion) (v1.Image, e
 	}
 	cf = cf.DeepCopy()
 	cf.Created = v1.Time{Time: image.Epoch}
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	if runtime.GOARCH == "arm64" {
+	cf.OS, cf.Architecture = "linux", arch
+	if arch == "arm64" {
 		cf.Variant = "v8"
 	}
 	cf.Config.User = fmt.Sprintf("%d:%d", d.User.UID, d.User.GID)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -17,12 +18,14 @@ import (
 // Images resolves build and run image references: first the stacks defined
 // in StacksDir (built from Debian packages on first use and kept in the local
 // store, rebuilt when their definition changes), then the store, the daemon
-// and the registry.
+// and the registry. Arch (GOARCH; "" for the running architecture's) picks
+// the architecture of the images resolved.
 type Images struct {
 	Store     *image.Store
 	StacksDir string
 	Log       io.Writer
 	Options   []image.Option
+	Arch      string
 }
 
 // NewImages returns the resolver for the stack definitions in stacksDir
@@ -62,7 +65,29 @@ func (i *Images) Resolve(ctx context.Context, ref string) (v1.Image, error) {
 	} else if def != nil {
 		return i.stackImage(ctx, def)
 	}
-	return image.Resolve(ctx, ref, append([]image.Option{image.WithStore(i.Store)}, i.Options...)...)
+	opts := []image.Option{image.WithStore(i.Store)}
+	if i.foreign() {
+		opts = append(opts, image.WithPlatform(v1.Platform{OS: "linux", Architecture: i.Arch}))
+	}
+	return image.Resolve(ctx, ref, append(opts, i.Options...)...)
+}
+
+// foreign reports whether i resolves images for another architecture than
+// the running one.
+func (i *Images) foreign() bool { return i.Arch != "" && i.Arch != runtime.GOARCH }
+
+// storeRef is the name a stack image is kept under in the store: ref for the
+// running architecture, ref with "-ARCH" appended to its tag for another
+// (distill/run:base-arm64), so images of two architectures never collide.
+func (i *Images) storeRef(ref string) string {
+	if !i.foreign() {
+		return ref
+	}
+	r, err := name.NewTag(ref)
+	if err != nil {
+		return ref + "-" + i.Arch
+	}
+	return r.Context().Tag(r.TagStr() + "-" + i.Arch).String()
 }
 
 func (i *Images) definition(ref string) (*Definition, error) {
@@ -85,22 +110,29 @@ func (i *Images) definition(ref string) (*Definition, error) {
 }
 
 func (i *Images) stackImage(ctx context.Context, def *Definition) (v1.Image, error) {
-	if img, err := i.Store.Get(def.Ref()); err == nil {
+	key := i.storeRef(def.Ref())
+	if img, err := i.Store.Get(key); err == nil {
 		if cf, err := img.ConfigFile(); err == nil && cf.Config.Labels[LabelDefinition] == def.Digest() {
 			return img, nil
 		}
 	} else if !errors.Is(err, image.ErrNotFound) {
 		return nil, err
 	}
-	fmt.Fprintf(i.Log, "Building stack image %s from %s (first use; cached afterwards)\n", def.Ref(), filepath.Base(def.File()))
-	img, err := Build(ctx, def, WithProgress(i.Log))
-	if err != nil {
-		return nil, fmt.Errorf("building stack %s from %s: %w", def.Ref(), def.File(), err)
+	opts := []Option{WithProgress(i.Log)}
+	what := def.Ref()
+	if i.foreign() {
+		opts = append(opts, WithArch(i.Arch))
+		what += " for linux/" + i.Arch
 	}
-	if err := i.Store.Put(ctx, def.Ref(), img); err != nil {
+	fmt.Fprintf(i.Log, "Building stack image %s from %s (first use; cached afterwards)\n", what, filepath.Base(def.File()))
+	img, err := Build(ctx, def, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("building stack %s from %s: %w", what, def.File(), err)
+	}
+	if err := i.Store.Put(ctx, key, img); err != nil {
 		return nil, err
 	}
-	return i.Store.Get(def.Ref())
+	return i.Store.Get(key)
 }
 
 // SameRef reports whether two references name the same image
