@@ -78,6 +78,10 @@ func (b *Builder) trace(r *buildRun, req trace.Request) (libcnb.Layer, string, e
 	for _, e := range req.Entries {
 		rels = append(rels, relTo(r.appDir, e))
 	}
+	// The app resolves its packages through <app>/node_modules, as it will in the image.
+	if err := linkModules(r.appDir, r.plan.ProdTree); err != nil {
+		return libcnb.Layer{}, "", fmt.Errorf("linking %s/node_modules to the production tree: %w", r.appDir, err)
+	}
 	b.Logger.Bodyf("Tracing the files %s reaches with %s %s", strings.Join(rels, ", "), trace.Package, pin.Version)
 	start := time.Now()
 	res, err := trace.Run(context.Background(), r.buildNode, nftDir, withoutVar(r.env.list(nil), "NODE_OPTIONS"), req, traceTimeout)

@@ -142,15 +142,19 @@ function dependencyDirs(dir) {
   }
   const out = [];
   for (const name of names) {
-    for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
-      const cand = path.join(d, 'node_modules', name);
-      if (fs.existsSync(path.join(cand, 'package.json'))) {
-        out.push(fs.realpathSync(cand));
-        break;
-      }
-    }
+    const d = installed(dir, name);
+    if (d) out.push(d);
   }
   return out;
+}
+
+// installed finds package name from dir up, as Node.js does; null when it is not installed.
+function installed(dir, name) {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    const cand = path.join(d, 'node_modules', name);
+    if (fs.existsSync(path.join(cand, 'package.json'))) return fs.realpathSync(cand);
+  }
+  return null;
 }
 
 // packageFiles lists a package's code files, not those of packages nested in it.
@@ -189,7 +193,15 @@ async function main() {
     size = inputs.size;
     const res = await nft.nodeFileTrace([...inputs], { base: req.base, processCwd: req.cwd, cache, mixedModules: true });
     res.fileList.forEach((f) => files.add(path.join(req.base, f)));
-    res.warnings.forEach((w) => warnings.add(String((w && w.message) || w).split('\n')[0]));
+    res.warnings.forEach((w) => {
+      const msg = String((w && w.message) || w).split('\n')[0].replace(/:$/, '');
+      warnings.add(msg);
+      // A package that is installed but that nft could not resolve stays whole.
+      const m = /^Failed to resolve dependency "([^".][^"]*)"/.exec(msg);
+      const name = m && (m[1].startsWith('@') ? m[1].split('/').slice(0, 2).join('/') : m[1].split('/')[0]);
+      const dir = name && installed(req.cwd, name);
+      if (dir) keepWhole(dir, 'nft could not resolve "' + m[1] + '", which is installed');
+    });
     for (const f of files) {
       if (scanned.has(f) || !codeFile.test(f)) continue;
       scanned.add(f);
