@@ -72,3 +72,36 @@ func TestNodeTrace(t *testing.T) {
 		t.Errorf("BP_NODE_TRACE=false: the image lacks qs/test/parse.js of the full production tree")
 	}
 }
+
+// TestNodeAstro builds an Astro server app (output 'server', the @astrojs/node adapter in
+// standalone mode), whose start script runs the built dist/server/entry.mjs: the traced image
+// serves its page rendered on the server, without Astro's build tools.
+func TestNodeAstro(t *testing.T) {
+	testenv.Slow(t, "an integration test: builds, loads and runs real images")
+	harness.RequireTools(t)
+	cache := filepath.Join(t.TempDir(), "cache")
+	app := copyApp(t, "integration/testdata/node-astro")
+	out := filepath.Join(t.TempDir(), "image")
+	start := time.Now()
+	b := distill(t, app, "-o", "oci:"+out, "--cache-dir", cache).must(t)
+	t.Logf("build: %.1fs, %d bytes compressed\n%s", time.Since(start).Seconds(), b.report.Total.Compressed, reportTable(b.stdout))
+	for _, w := range []string{"Tracing the files dist/server/entry.mjs reaches with @vercel/nft", "node_modules: tracing removed"} {
+		if !strings.Contains(b.stdout+b.stderr, w) {
+			t.Errorf("build output lacks %q:\n%s", w, b.stderr)
+		}
+	}
+	ref := harness.LoadOCI(t, out)
+	c := harness.Run(t, ref)
+	if status, got := c.WaitHTTP(t, "/"); status != 200 || !strings.Contains(got, "hello from distill/node astro") || !strings.Contains(got, "rendered on the server") {
+		t.Fatalf("GET / = %d %q, want the page rendered on the server", status, got)
+	}
+	files := harness.Entries(t, out)
+	if _, ok := files[tracedModules+"@astrojs/node/package.json"]; !ok {
+		t.Errorf("image lacks the adapter @astrojs/node in %s", tracedModules)
+	}
+	for p := range files {
+		if strings.HasPrefix(p, "/layers/distill_node/node-modules/") {
+			t.Fatalf("image holds the untraced production tree: %s", p)
+		}
+	}
+}
