@@ -35,6 +35,12 @@ func (b *Builder) traceModules(r *buildRun) (libcnb.Layer, string, bool) {
 		b.Logger.Body("node_modules: not traced (BP_NODE_TRACE=false): the full production tree goes into the image")
 		return libcnb.Layer{}, "", false
 	}
+	// The app resolves its packages (and its start command's executables) through
+	// <app>/node_modules, as it will in the image.
+	if err := linkModules(r.appDir, r.plan.ProdTree); err != nil {
+		b.Logger.Bodyf("WARNING: not traced: linking %s/node_modules to the production tree: %v", r.appDir, err)
+		return libcnb.Layer{}, "", false
+	}
 	req, why, err := r.traceRequest()
 	if err == nil && why == "" && r.version.Major() < trace.Pins[len(trace.Pins)-1].MinNode {
 		why = fmt.Sprintf("%s needs Node.js %d or newer to run, the app runs %s", trace.Package, trace.Pins[len(trace.Pins)-1].MinNode, r.version)
@@ -77,10 +83,6 @@ func (b *Builder) trace(r *buildRun, req trace.Request) (libcnb.Layer, string, e
 	var rels []string
 	for _, e := range req.Entries {
 		rels = append(rels, relTo(r.appDir, e))
-	}
-	// The app resolves its packages through <app>/node_modules, as it will in the image.
-	if err := linkModules(r.appDir, r.plan.ProdTree); err != nil {
-		return libcnb.Layer{}, "", fmt.Errorf("linking %s/node_modules to the production tree: %w", r.appDir, err)
 	}
 	b.Logger.Bodyf("Tracing the files %s reaches with %s %s", strings.Join(rels, ", "), trace.Package, pin.Version)
 	start := time.Now()

@@ -4,8 +4,10 @@
 // The request: {"base": "/", "cwd": app dir, "entries": [files], "whole": [package dirs]}.
 // It prints one JSON object: {"files": [absolute paths nft reached], "whole": [{"dir", "why"}],
 // "warnings": [strings]}. A file with a require/import of a value nft cannot evaluate keeps its
-// package whole (in node_modules), or for the app's own files every dependency its package.json
-// declares; each whole package's files are traced too, until nothing new is added.
+// package whole (in node_modules, with its installed optionalDependencies: platform builds such
+// as @esbuild/linux-x64 are loaded by computed names), or for the app's own files every dependency
+// its package.json declares; so does an installed package nft could not resolve. Each whole
+// package's files are traced too, until nothing new is added.
 // Written for Node.js 18 and later (the oldest line a pinned nft supports).
 const fs = require('fs');
 const path = require('path');
@@ -134,10 +136,10 @@ function packageOf(file) {
 }
 
 // dependencyDirs resolves the dependencies a package.json declares to their directories.
-function dependencyDirs(dir) {
+function dependencyDirs(dir, fields) {
   const pj = readJSON(path.join(dir, 'package.json')) || {};
   const names = new Set();
-  for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
+  for (const field of fields) {
     for (const n of Object.keys(pj[field] || {})) names.add(n);
   }
   const out = [];
@@ -209,8 +211,15 @@ async function main() {
       if (lines.length === 0) continue;
       const where = lines[0] === 0 ? f + ' does not parse' : f + ':' + lines.join(',') + ' requires a value the trace cannot evaluate';
       const pkg = packageOf(f);
-      if (pkg && pkg.split(path.sep).includes('node_modules')) keepWhole(pkg, where);
-      else dependencyDirs(pkg || req.cwd).forEach((d) => keepWhole(d, where + ' (a dependency of ' + path.join(pkg || req.cwd, 'package.json') + ')'));
+      if (pkg && pkg.split(path.sep).includes('node_modules')) {
+        keepWhole(pkg, where);
+        // Platform builds (esbuild's @esbuild/linux-x64, rollup's native parts) are optional
+        // dependencies loaded by a computed name.
+        dependencyDirs(pkg, ['optionalDependencies']).forEach((d) => keepWhole(d, where + ' (an optional dependency of ' + path.basename(pkg) + ')'));
+      } else {
+        const dir = pkg || req.cwd;
+        dependencyDirs(dir, ['dependencies', 'optionalDependencies', 'peerDependencies']).forEach((d) => keepWhole(d, where + ' (a dependency of ' + path.join(dir, 'package.json') + ')'));
+      }
     }
   }
   const out = { files: [...files].sort(), whole: [...whole].map(([dir, why]) => ({ dir, why })), warnings: [...warnings].sort() };

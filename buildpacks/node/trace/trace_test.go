@@ -16,7 +16,8 @@ import (
 
 // TestRun installs the pinned nft with the host's npm and traces a small app with the host's
 // node: static requires are followed, a './routes/' + name require globs routes/, a package with a
-// require of a variable stays whole, and what nothing reaches is not in the trace.
+// require of a variable stays whole with its optional dependencies, and what nothing reaches is
+// not in the trace.
 func TestRun(t *testing.T) {
 	testenv.Slow(t, "installs @vercel/nft with npm and runs it with node")
 	node := testenv.NeedCommand(t, "node", "the trace runs with the app's node; tests use the host's")
@@ -45,7 +46,7 @@ func TestRun(t *testing.T) {
 		"node_modules/a/index.js":      "require('./lib/used');\n",
 		"node_modules/a/lib/used.js":   "module.exports = 1;\n",
 		"node_modules/a/lib/unused.js": "module.exports = 2;\n",
-		"node_modules/b/package.json":  `{"name":"b","dependencies":{"d":"1"}}`,
+		"node_modules/b/package.json":  `{"name":"b","dependencies":{"d":"1"},"optionalDependencies":{"f":"1"}}`,
 		"node_modules/b/index.js":      "module.exports = (n) => require(n);\n",
 		"node_modules/b/extra.js":      "require('d');\n",
 		"node_modules/c/package.json":  `{"name":"c"}`,
@@ -54,6 +55,8 @@ func TestRun(t *testing.T) {
 		"node_modules/d/index.js":      "",
 		"node_modules/e/package.json":  `{"name":"e"}`,
 		"node_modules/e/index.js":      "",
+		"node_modules/f/package.json":  `{"name":"f"}`,
+		"node_modules/f/bin/tool.js":   "",
 	})
 	res, err := Run(ctx, node, nftDir, os.Environ(), Request{Base: "/", Cwd: app, Entries: []string{filepath.Join(app, "server.js")}}, 2*time.Minute)
 	if err != nil {
@@ -66,12 +69,16 @@ func TestRun(t *testing.T) {
 		}
 	}
 	for p, want := range map[string]bool{"routes/x.js": true, "node_modules/a/lib/used.js": true, "node_modules/e/index.js": true,
-		"node_modules/b/extra.js": true, "node_modules/d/index.js": true, "node_modules/a/lib/unused.js": false, "node_modules/c/index.js": false} {
+		"node_modules/b/extra.js": true, "node_modules/d/index.js": true, "node_modules/f/bin/tool.js": true, "node_modules/a/lib/unused.js": false, "node_modules/c/index.js": false} {
 		if got[p] != want {
 			t.Errorf("trace has %s: %v, want %v", p, got[p], want)
 		}
 	}
-	if len(res.Whole) != 1 || filepath.Base(res.Whole[0].Dir) != "b" || !regexp.MustCompile(`b/index\.js:1 requires a value`).MatchString(res.Whole[0].Why) {
-		t.Errorf("whole packages %+v, want b for its require of a variable", res.Whole)
+	whole := map[string]string{}
+	for _, w := range res.Whole {
+		whole[filepath.Base(w.Dir)] = w.Why
+	}
+	if len(whole) != 2 || !regexp.MustCompile(`b/index\.js:1 requires a value`).MatchString(whole["b"]) || !strings.Contains(whole["f"], "an optional dependency of b") {
+		t.Errorf("whole packages %+v, want b for its require of a variable and its optional dependency f", res.Whole)
 	}
 }
