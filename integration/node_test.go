@@ -80,8 +80,12 @@ func TestNodeApps(t *testing.T) {
 			second := distill(t, app, "-o", "oci:"+out, "--cache-dir", cache).must(t)
 			t.Logf("code-only rebuild: %.1fs", time.Since(start).Seconds())
 			before, after := first.layerDigests(), second.layerDigests()
-			for _, name := range []string{"distill/node:node-runtime", "distill/node:node-modules"} {
-				if _, ok := before[name]; !ok && name == "distill/node:node-modules" && fx.devDep == "typescript" {
+			modules := "distill/node:node-modules"
+			if _, traced := before["distill/node:node-modules-traced"]; traced {
+				modules = "distill/node:node-modules-traced"
+			}
+			for _, name := range []string{"distill/node:node-runtime", modules} {
+				if _, ok := before[name]; !ok && name == modules && fx.devDep == "typescript" {
 					continue // no production dependencies
 				}
 				if before[name] == "" || before[name] != after[name] {

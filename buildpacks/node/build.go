@@ -300,15 +300,25 @@ func (b *Builder) launchModules(r *buildRun) error {
 			return err
 		}
 	}
-	n, err := writeModulesSBOM(r.modules.SBOMPath(libcnb.CycloneDXJSON), r.plan.ProdTree, r.pkg)
+	launch, tree := r.modules, r.plan.ProdTree
+	if traced, t, ok := b.traceModules(r); ok {
+		// The full tree stays cached (the next build traces again from it), out of the image.
+		_ = os.Remove(r.modules.SBOMPath(libcnb.CycloneDXJSON))
+		r.modules.LayerTypes = libcnb.LayerTypes{Cache: true}
+		launch, tree = traced, t
+	}
+	n, err := writeModulesSBOM(launch.SBOMPath(libcnb.CycloneDXJSON), tree, r.pkg)
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		if err := linkModules(r.appDir, r.plan.ProdTree); err != nil {
+		if err := linkModules(r.appDir, tree); err != nil {
 			return err
 		}
-		b.Logger.Bodyf("node_modules: %d production package(s) in the launch layer (SBOM written)", n)
+		b.Logger.Bodyf("node_modules: %d production package(s) in the %s launch layer (SBOM written)", n, launch.Name)
+		if launch.Name == LayerTraced {
+			r.result.Layers = append(r.result.Layers, launch)
+		}
 	} else {
 		// Nothing to launch with: keep the (empty) tree cached for reuse, out of the image.
 		if err := os.RemoveAll(filepath.Join(r.appDir, "node_modules")); err != nil {

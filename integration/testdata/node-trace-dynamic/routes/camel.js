@@ -1,0 +1,3 @@
+'use strict';
+const camelCase = require('camelcase');
+module.exports = (req, res) => res.type('text').send(camelCase('dynamic-route-answer') + '\n');

@@ -1,0 +1,2 @@
+'use strict';
+module.exports = (req, res) => res.type('text').send('hello route\n');
