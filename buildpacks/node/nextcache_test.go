@@ -116,3 +116,53 @@ func TestNextCacheRoundTrip(t *testing.T) {
 		t.Errorf("a cache of another Next.js version was restored or kept")
 	}
 }
+
+// TestModulesForScripts checks how the build scripts get the reused tree, and that it is back in
+// its layer, whole, after them: a link, or for a Next.js standalone build the tree itself.
+func TestModulesForScripts(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		next     *nextApp
+		wantLink bool
+	}{
+		{"not Next.js: a link", nil, true},
+		{"Next.js without standalone: a link", &nextApp{WantStandalone: false}, true},
+		{"Next.js standalone: the tree moved in", &nextApp{WantStandalone: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app, layer := t.TempDir(), t.TempDir()
+			tree := filepath.Join(layer, "node_modules")
+			if err := os.MkdirAll(filepath.Join(tree, "next"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(tree, "next", "package.json"), []byte(`{}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			b := &Builder{Logger: log.NewPaketoLogger(&out)}
+			giveBack, err := b.modulesForScripts(&buildRun{appDir: app, next: tc.next}, tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Lstat(filepath.Join(app, "node_modules"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if isLink := fi.Mode()&os.ModeSymlink != 0; isLink != tc.wantLink {
+				t.Errorf("<app>/node_modules is a link: %v, want %v", isLink, tc.wantLink)
+			}
+			if !fileExists(filepath.Join(app, "node_modules", "next", "package.json")) {
+				t.Errorf("the scripts do not see the tree's packages")
+			}
+			if err := giveBack(); err != nil {
+				t.Fatal(err)
+			}
+			if !fileExists(filepath.Join(tree, "next", "package.json")) {
+				t.Errorf("the tree is not back in its layer")
+			}
+			if !tc.wantLink && fileExists(filepath.Join(app, "node_modules")) {
+				t.Errorf("<app>/node_modules is left behind after a Next.js standalone build")
+			}
+		})
+	}
+}
