@@ -20,7 +20,7 @@ const nextSizeLimit = 60_000_000
 // TestNodeNext builds the Next.js 15 hello-world (next build, next start, no next.config) into an
 // image that runs the framework's standalone server, checks its page, its static files and
 // public/, its size and that the full node_modules (the compiler, @next/swc-*) stays out; then
-// rebuilds after a page change on the reused node_modules.
+// rebuilds after a page change on the reused node_modules and the saved .next/cache.
 func TestNodeNext(t *testing.T) {
 	testenv.Slow(t, "an integration test: builds, loads and runs real images")
 	harness.RequireTools(t)
@@ -48,9 +48,13 @@ func TestNodeNext(t *testing.T) {
 	if err := os.WriteFile(page, []byte(strings.Replace(string(src), "hello from", "hello again from", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	start = time.Now()
 	second := distill(t, app, "-o", "oci:"+out, "--cache-dir", cache).must(t)
-	if !strings.Contains(second.stdout+second.stderr, "Reusing node_modules") {
-		t.Errorf("the rebuild did not reuse node_modules:\n%s", second.stdout)
+	t.Logf("rebuild after a one-line change: %.1fs", time.Since(start).Seconds())
+	for _, w := range []string{"Reusing node_modules", "Next.js: restored .next/cache from the previous build"} {
+		if !strings.Contains(second.stdout+second.stderr, w) {
+			t.Errorf("the rebuild's output lacks %q:\n%s", w, second.stdout)
+		}
 	}
 	checkNextImage(t, out, "hello again from distill/node next.js")
 }

@@ -229,8 +229,9 @@ func (b *Builder) dependencies(r *buildRun) error {
 }
 
 // runBuildScripts runs the build scripts on the full install: in place after a fresh install,
-// else with node_modules linked to the reused tree.
-func (b *Builder) runBuildScripts(r *buildRun) error {
+// else with node_modules linked to (or, for a Next.js standalone build, moved in from) the reused
+// tree. A Next.js build gets its .next/cache of the previous build back, and saves it after.
+func (b *Builder) runBuildScripts(r *buildRun) (err error) {
 	if len(r.scripts) == 0 {
 		return nil
 	}
@@ -240,7 +241,18 @@ func (b *Builder) runBuildScripts(r *buildRun) error {
 		if r.needFull {
 			tree = r.plan.FullTree
 		}
-		if err := b.modulesForScripts(r, tree); err != nil {
+		giveBack, err := b.modulesForScripts(r, tree)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if gErr := giveBack(); gErr != nil && err == nil {
+				err = gErr
+			}
+		}()
+	}
+	if r.next != nil {
+		if err := b.restoreNextCache(r); err != nil {
 			return err
 		}
 	}
@@ -255,21 +267,37 @@ func (b *Builder) runBuildScripts(r *buildRun) error {
 			return fmt.Errorf("the %q script failed (%s %s%s): %w", s, r.pm.Kind, strings.Join(args, " "), where, err)
 		}
 	}
-	return nil
+	return b.saveNextCache(r)
 }
 
-// modulesForScripts gives the build scripts the reused tree: a link to it, or for a Next.js
-// standalone build a copy, since next build copies a linked node_modules into its output as the
-// link (to a layer the image does not carry) instead of the traced files.
-func (b *Builder) modulesForScripts(r *buildRun, tree string) error {
+// modulesForScripts gives the build scripts the reused tree and returns what gives it back after
+// them (whether they succeed or fail): a link to it; or, for a Next.js standalone build, the tree
+// itself renamed into the app (next build copies a linked node_modules into its output as the
+// link, to a layer the image does not carry, instead of the traced files), renamed back after.
+// Where the layers are another file system than the app, the tree is copied and the copy removed.
+func (b *Builder) modulesForScripts(r *buildRun, tree string) (func() error, error) {
+	appModules := filepath.Join(r.appDir, "node_modules")
+	none := func() error { return nil }
 	if r.next == nil || !r.next.WantStandalone {
-		return linkModules(r.appDir, tree)
+		return none, linkModules(r.appDir, tree)
 	}
-	b.Logger.Body("Next.js: copying the reused node_modules into the app, so next build traces the files it copies into the standalone output")
-	if err := copyTree(tree, filepath.Join(r.appDir, "node_modules")); err != nil {
-		return fmt.Errorf("copying the reused node_modules into %s for next build: %w", r.appDir, err)
+	if err := os.RemoveAll(appModules); err != nil {
+		return none, fmt.Errorf("removing %s before next build: %w", appModules, err)
 	}
-	return nil
+	if err := os.Rename(tree, appModules); err == nil {
+		b.Logger.Body("Next.js: moving the reused node_modules into the app for next build (it traces the files it copies into the standalone output), and back after it")
+		return func() error {
+			if err := os.Rename(appModules, tree); err != nil {
+				return fmt.Errorf("moving node_modules back from %s into its cache layer %s: %w", appModules, tree, err)
+			}
+			return nil
+		}, nil
+	}
+	b.Logger.Body("Next.js: copying the reused node_modules into the app (its layer is another file system), so next build traces the files it copies into the standalone output")
+	if err := copyTree(tree, appModules); err != nil {
+		return none, fmt.Errorf("copying the reused node_modules into %s for next build: %w", r.appDir, err)
+	}
+	return func() error { return os.RemoveAll(appModules) }, nil
 }
 
 // launchModules prunes the install to production, puts it in the launch layer with its SBOM and

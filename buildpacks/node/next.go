@@ -52,6 +52,9 @@ type nextApp struct {
 	Standalone     string // the standalone server.js in the next-standalone layer, once moved there
 	Site           string // the exported files (the app directory, once they replaced it)
 	SiteServer     string // bin/static-server, which serves Site
+
+	cache     *libcnb.Layer // the next-cache layer, once restoreNextCache opened it
+	cacheMeta nextCacheMeta // what the build saves into it
 }
 
 // nextServing is what an image runs for a Next.js build.
