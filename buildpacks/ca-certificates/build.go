@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/buildpacks/libcnb/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
@@ -70,6 +71,7 @@ func (b Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	}
 	seen := derSet(bundle.Bytes())
 	added, trusted := 0, 0
+	var names []string
 	for _, c := range certs {
 		if seen[string(c.Block.Bytes)] {
 			trusted++
@@ -81,7 +83,10 @@ func (b Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 			return result, err
 		}
 		added++
-		b.Logger.Bodyf("%s: %s", c.Source, c.Cert.Subject)
+		names = append(names, c.Source+": "+c.Cert.Subject.String())
+	}
+	for _, line := range addedLines(names) {
+		b.Logger.Body(line)
 	}
 	if trusted > 0 {
 		b.Logger.Bodyf("%d bound certificate(s) already in the system bundle", trusted)
@@ -115,4 +120,19 @@ func (b Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 
 	result.Layers = append(result.Layers, layer)
 	return result, nil
+}
+
+// shownCerts is how many added certificates the log names one by one; a
+// host bundle passed whole (distill's default --ca-certs) adds dozens.
+const shownCerts = 3
+
+// addedLines are the log lines for the added certificates names ("source:
+// subject"): each of them when they are few, else the first shownCerts and
+// how many more.
+func addedLines(names []string) []string {
+	if len(names) <= shownCerts {
+		return names
+	}
+	return []string{fmt.Sprintf("%d certificates not in the system bundle, e.g. %s (and %d more)",
+		len(names), strings.Join(names[:shownCerts], "; "), len(names)-shownCerts)}
 }

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +228,21 @@ func TestBuildNonPEMFile(t *testing.T) {
 				t.Fatalf("err = %v, want it to name %s and say %q", err, bad, tt.want)
 			}
 		})
+	}
+}
+
+func TestAddedLines(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		want  []string
+	}{
+		{nil, nil},
+		{[]string{"a: CN=1", "a: CN=2", "a: CN=3"}, []string{"a: CN=1", "a: CN=2", "a: CN=3"}},
+		{[]string{"a: CN=1", "a: CN=2", "a: CN=3", "b: CN=4", "b: CN=5"},
+			[]string{"5 certificates not in the system bundle, e.g. a: CN=1; a: CN=2; a: CN=3 (and 2 more)"}},
+	} {
+		if got := addedLines(tc.names); !slices.Equal(got, tc.want) {
+			t.Errorf("addedLines(%q) = %q, want %q", tc.names, got, tc.want)
+		}
 	}
 }

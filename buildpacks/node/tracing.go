@@ -186,7 +186,8 @@ func (b *Builder) logTrace(r *buildRun, realTree string, res trace.Result, plan 
 		if len(first) > 3 {
 			first = first[:3]
 		}
-		b.Logger.Bodyf("%s: %d warning(s), e.g. %s", trace.Package, n, short.Replace(strings.Join(first, "; ")))
+		b.Logger.Bodyf("%s: %d warning(s), e.g. %s (the app's own files all stay: tracing removes files from node_modules only)",
+			trace.Package, n, short.Replace(strings.Join(first, "; ")))
 	}
 	b.Logger.Bodyf("node_modules: tracing removed %d of %d file(s), %s of %s, in %.1fs", plan.RemovedFiles, plan.RemovedFiles+plan.KeptFiles,
 		megabytes(plan.RemovedBytes), megabytes(plan.RemovedBytes+plan.KeptBytes), took.Seconds())
