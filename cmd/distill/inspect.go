@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/distill-build/distill/internal/image"
 	"github.com/distill-build/distill/internal/inspect"
 	"github.com/distill-build/distill/internal/platform"
 	"github.com/distill-build/distill/internal/report"
@@ -14,6 +16,7 @@ func newInspectCommand() *cobra.Command {
 	var (
 		asJSON     bool
 		reportHTML string
+		platforms  []string
 	)
 	cmd := &cobra.Command{
 		Use:   "inspect IMAGE",
@@ -23,10 +26,22 @@ run image and digest, buildpacks with versions, processes and the default one,
 each layer with its compressed and uncompressed size and what put it there, the
 packages each layer's SBOM lists, and the total size.
 
-IMAGE is oci:DIR, a tag in the local podman or docker, or a registry reference.`,
+IMAGE is oci:DIR, a tag in the local podman or docker, or a registry reference.
+For an image index (distill build --platform A,B), --platform picks the image
+(default: this machine's platform).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := inspect.Options{SizeCache: filepath.Join(platform.CacheRoot(), "sizes")}
+			if len(platforms) > 0 {
+				ps, err := platform.ParsePlatforms(platforms)
+				if err != nil {
+					return err
+				}
+				if len(ps) != 1 {
+					return fmt.Errorf("--platform: inspect shows one image; name one platform")
+				}
+				o.Image = append(o.Image, image.WithPlatform(ps[0]))
+			}
 			ref, err := inspect.ResolveImage(cmd.Context(), args[0], o)
 			if err != nil {
 				return err
@@ -46,6 +61,7 @@ IMAGE is oci:DIR, a tag in the local podman or docker, or a registry reference.`
 			return img.WriteText(cmd.OutOrStdout())
 		},
 	}
+	cmd.Flags().StringSliceVar(&platforms, "platform", nil, "the `OS/ARCH` of the image to show from an image index (default: this machine's)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (sizes in bytes) instead of text")
 	cmd.Flags().StringVar(&reportHTML, "report-html", "", "also write the layers' sizes as one self-contained HTML page to `FILE`: a treemap of the image (each layer, its directories and largest files) by compressed size, and the table")
 	return cmd
