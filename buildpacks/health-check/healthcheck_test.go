@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/buildpacks/libcnb/v2"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 func TestDetect(t *testing.T) {
@@ -48,21 +50,14 @@ func TestDetect(t *testing.T) {
 // real build), then runs it against a server: healthy on the configured
 // path, unhealthy elsewhere.
 func TestBuild(t *testing.T) {
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("no go on PATH: %v", err)
-	}
+	goCmd, goCache := testenv.NeedGo(t)
 	layers := t.TempDir()
 	ctx := libcnb.BuildContext{
 		Buildpack: libcnb.Buildpack{Info: libcnb.BuildpackInfo{Name: "health check", Version: "1"}},
 		Layers:    libcnb.Layers{Path: layers},
 		Platform:  libcnb.Platform{Environment: libcnb.Environment{"BP_HEALTHCHECK": "true", "BP_HEALTHCHECK_PATH": "/healthz"}},
 	}
-	goCache, err := exec.Command(goCmd, "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Builder{Go: goCmd, GoCache: strings.TrimSpace(string(goCache))}.Build(ctx)
+	res, err := Builder{Go: goCmd, GoCache: goCache}.Build(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

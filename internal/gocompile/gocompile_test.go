@@ -13,14 +13,7 @@ import (
 )
 
 func TestLayer(t *testing.T) {
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		testenv.Unavailable(t, "no go on PATH: %v", err)
-	}
-	goCache, err := exec.Command(goCmd, "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	goCmd, goCache := testenv.NeedGo(t)
 	tests := []struct {
 		name    string
 		goCmd   string
@@ -34,7 +27,7 @@ func TestLayer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := Compiler{Go: tt.goCmd, GoCache: strings.TrimSpace(string(goCache))}
+			c := Compiler{Go: tt.goCmd, GoCache: goCache}
 			layer, bin, err := c.Layer(context.Background(), libcnb.Layers{Path: t.TempDir()}, "hello-layer", Program{Name: "hello", Source: []byte(tt.src)}, "")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {

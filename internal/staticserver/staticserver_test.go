@@ -23,15 +23,8 @@ import (
 // standing in for the build image's), checks the layer is reused on a second
 // build, serves a directory, then stops it with SIGTERM.
 func TestProgram(t *testing.T) {
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		testenv.Unavailable(t, "no go on PATH: %v", err)
-	}
-	goCache, err := exec.Command(goCmd, "env", "GOCACHE").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := gocompile.Compiler{Go: goCmd, GoCache: strings.TrimSpace(string(goCache))}
+	goCmd, goCache := testenv.NeedGo(t)
+	c := gocompile.Compiler{Go: goCmd, GoCache: goCache}
 	layers := libcnb.Layers{Path: t.TempDir()}
 	layer, bin, err := c.Layer(context.Background(), layers, "static-server", Program, "")
 	if err != nil {

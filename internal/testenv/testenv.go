@@ -41,6 +41,19 @@ func NeedCommand(t testing.TB, name, hint string) string {
 	return p
 }
 
+// NeedGo returns the go command on PATH and its GOCACHE, for tests that
+// compile with the host's Go in place of a build image's; a missing go is
+// Unavailable.
+func NeedGo(t testing.TB) (goCmd, goCache string) {
+	t.Helper()
+	goCmd = NeedCommand(t, "go", "a Go toolchain")
+	out, err := exec.Command(goCmd, "env", "GOCACHE").Output()
+	if err != nil {
+		t.Fatalf("%s env GOCACHE: %v", goCmd, err)
+	}
+	return goCmd, strings.TrimSpace(string(out))
+}
+
 // NeedRoot calls Unavailable unless the test runs as root.
 func NeedRoot(t testing.TB, why string) {
 	t.Helper()
