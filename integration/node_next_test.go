@@ -29,12 +29,8 @@ func TestNodeNext(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "image")
 	start := time.Now()
 	first := distill(t, app, "-o", "oci:"+out, "--cache-dir", cache).must(t)
-	t.Logf("build: %.1fs, %d bytes compressed\n%s", time.Since(start).Seconds(), first.report.Total.Compressed, reportTable(first.stdout))
-	for _, w := range []string{"Next.js: building with standalone output (NEXT_PRIVATE_STANDALONE=true", "in place of the production node_modules"} {
-		if !strings.Contains(first.stdout+first.stderr, w) {
-			t.Errorf("build output lacks %q:\n%s", w, first.stdout)
-		}
-	}
+	logBuild(t, start, first)
+	checkLog(t, first, "Next.js: building with standalone output (NEXT_PRIVATE_STANDALONE=true", "in place of the production node_modules")
 	if first.report.Total.Compressed > nextSizeLimit {
 		t.Errorf("Next.js image: %d bytes compressed > %d", first.report.Total.Compressed, nextSizeLimit)
 	}
@@ -146,9 +142,7 @@ func TestNodeNextExport(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "image")
 	b := distill(t, app, "-o", "oci:"+out, "--cache-dir", filepath.Join(t.TempDir(), "cache")).must(t)
 	t.Logf("%d bytes compressed\n%s", b.report.Total.Compressed, reportTable(b.stdout))
-	if want := "distill's static server replaces it"; !strings.Contains(b.stdout+b.stderr, want) {
-		t.Errorf("build output lacks %q:\n%s", want, b.stdout)
-	}
+	checkLog(t, b, "distill's static server replaces it")
 	if b.report.Total.Compressed > exportSizeLimit {
 		t.Errorf("static export image: %d bytes compressed > %d", b.report.Total.Compressed, exportSizeLimit)
 	}

@@ -105,12 +105,8 @@ func TestNodeShapes(t *testing.T) {
 				args = append(args, "--env", kv)
 			}
 			b := distill(t, app, args...).must(t)
-			t.Logf("build: %.1fs, %d bytes compressed\n%s", time.Since(start).Seconds(), b.report.Total.Compressed, reportTable(b.stdout))
-			for _, w := range s.logWant {
-				if !strings.Contains(b.stdout+b.stderr, w) {
-					t.Errorf("build output lacks %q:\n%s", w, b.stdout)
-				}
-			}
+			logBuild(t, start, b)
+			checkLog(t, b, s.logWant...)
 			checkNodeImage(t, s.fx, out, s.fx.body)
 		})
 	}

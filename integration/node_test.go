@@ -53,7 +53,7 @@ func TestNodeApps(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "image")
 			start := time.Now()
 			first := distill(t, app, "-o", "oci:"+out, "--cache-dir", cache).must(t)
-			t.Logf("build: %.1fs, %d bytes compressed\n%s", time.Since(start).Seconds(), first.report.Total.Compressed, reportTable(first.stdout))
+			logBuild(t, start, first)
 			checkNodeImage(t, fx, out, fx.body)
 
 			if fx.sample == "samples/node-express" && first.report.Total.Compressed > nodeSizeLimit {
@@ -223,5 +223,23 @@ func checkStopsOnSIGTERM(t *testing.T, c *harness.Container) {
 	code := strings.TrimSpace(harness.Podman(t, "inspect", "--format", "{{.State.ExitCode}}", c.ID))
 	if code == "137" {
 		t.Errorf("podman stop: the container ignored SIGTERM and was killed (exit status 137)")
+	}
+}
+
+// logBuild logs a build's time since start, its compressed size and its
+// size table.
+func logBuild(t *testing.T, start time.Time, b build) {
+	t.Helper()
+	t.Logf("build: %.1fs, %d bytes compressed\n%s", time.Since(start).Seconds(), b.report.Total.Compressed, reportTable(b.stdout))
+}
+
+// checkLog fails t for each of wants that the build's output (stdout and
+// stderr) lacks.
+func checkLog(t *testing.T, b build, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(b.stdout+b.stderr, w) {
+			t.Errorf("build output lacks %q:\n%s\n%s", w, b.stdout, b.stderr)
+		}
 	}
 }
