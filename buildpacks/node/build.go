@@ -45,7 +45,7 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	result := libcnb.NewBuildResult()
-	if err := buildpack.NativeTarget(ctx.TargetInfo.OS, ctx.TargetInfo.Arch, "Node.js apps"); err != nil {
+	if err := supportedTarget(ctx.TargetInfo.OS, ctx.TargetInfo.Arch); err != nil {
 		return result, err
 	}
 	r := &buildRun{ctx: ctx, appDir: ctx.ApplicationPath, result: &result}
@@ -81,6 +81,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 		return result, err
 	}
 	result.Processes = procs
+	if err := b.checkImageMachine(r); err != nil {
+		return result, err
+	}
 	if r.plan.PnP { // yarn bin needed it until now; the image does not
 		if err := os.Remove(filepath.Join(r.appDir, ".yarn", "install-state.gz")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return result, fmt.Errorf("removing Yarn's install state from the app: %w", err)
@@ -88,6 +91,19 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	}
 	b.Logger.Bodyf("Built with Node.js %s and %s in %.1fs", r.version, r.pm.Kind, time.Since(start).Seconds())
 	return result, nil
+}
+
+// supportedTarget accepts the targets whose official Node.js binaries and Debian libraries distill
+// puts into the image (linux/amd64 and linux/arm64, whatever the build image's architecture);
+// any other is buildpack.NativeTarget's error.
+func supportedTarget(targetOS, targetArch string) error {
+	if (targetOS == "" || targetOS == "linux") && (targetArch == "" || targetArch == "amd64" || targetArch == "arm64") {
+		return nil
+	}
+	if targetOS == "" {
+		targetOS = "linux"
+	}
+	return buildpack.NativeTarget(targetOS, targetArch, "Node.js apps")
 }
 
 // buildRun is the state of one build as its steps fill it in.
@@ -173,7 +189,18 @@ func (b *Builder) installNode(r *buildRun) error {
 	if v, ok := b.config.Lookup("BP_NODE_STRIP"); ok && (strings.EqualFold(v, "false") || v == "0") {
 		strip = false
 	}
-	if err := b.installRuntime(r.version, r.nodeLayer, &r.runtimeLayer, strip); err != nil {
+	targetLayer, err := r.ctx.Layers.Layer(LayerTargetNode)
+	if err != nil {
+		return fmt.Errorf("opening the %s layer: %w", LayerTargetNode, err)
+	}
+	src, foreign, err := b.targetNode(r.npm, r.version, r.nodeLayer, &targetLayer)
+	if err != nil {
+		return err
+	}
+	if foreign {
+		r.result.Layers = append(r.result.Layers, targetLayer)
+	}
+	if err := b.installRuntime(r.version, src, &r.runtimeLayer, strip); err != nil {
 		return err
 	}
 	r.result.Layers = append(r.result.Layers, r.runtimeLayer)
@@ -214,6 +241,9 @@ func (b *Builder) dependencies(r *buildRun) error {
 		b.logBerry(r)
 	}
 	r.env = newToolEnv(r.pm, r.nodeLayer.Path, r.pmLayer.Path, r.cacheLayer.Path, r.npmrc, r.creds)
+	if err := b.targetBerry(r); err != nil {
+		return err
+	}
 	if r.tools, r.needFull, err = b.needDevDependencies(r); err != nil {
 		return err
 	}
@@ -312,6 +342,9 @@ func (b *Builder) launchModules(r *buildRun) error {
 	if r.plan.PnP {
 		r.result.Layers = append(r.result.Layers, r.modules)
 		return nil
+	}
+	if err := b.dropPrebuilds(r.plan.ProdTree); err != nil {
+		return err
 	}
 	if r.next != nil {
 		shaped, err := b.nextImage(r)

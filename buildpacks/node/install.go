@@ -57,7 +57,10 @@ func (b *Builder) installModules(r *buildRun) (modulesPlan, error) {
 	if prodOK && fullOK && !plan.PnP {
 		b.Logger.Bodyf("Reusing node_modules: lock file, package.json dependencies and Node.js %s unchanged", r.version)
 		plan.Reused = true
-		return plan, restoreInstallState(r, plan)
+		if err := restoreInstallState(r, plan); err != nil {
+			return plan, err
+		}
+		return plan, b.warnUnbuiltAddons(plan.ProdTree)
 	}
 	if fi, err := os.Lstat(appModules); err == nil {
 		if fi.Mode()&os.ModeSymlink == 0 {
@@ -78,7 +81,7 @@ func (b *Builder) installModules(r *buildRun) (modulesPlan, error) {
 		}
 	}
 	full := r.needFull || r.pm.Kind == PMBerry
-	args := installCommand(r.pm, !full)
+	args := append(installCommand(r.pm, !full), targetInstallArgs(r.pm)...)
 	b.Logger.Bodyf("%s %s", r.pm.Kind, strings.Join(args, " "))
 	installEnv := withoutVar(r.env.list(nil), "NODE_ENV") // NODE_ENV=production would drop dev dependencies
 	if err := runTool(b.Out, r.appDir, installEnv, append(append([]string{}, r.pm.Argv...), args...)); err != nil {
@@ -89,6 +92,9 @@ func (b *Builder) installModules(r *buildRun) (modulesPlan, error) {
 		return plan, nil
 	}
 	if err := os.MkdirAll(appModules, 0o755); err != nil { // an install with nothing to do may create none
+		return plan, err
+	}
+	if err := b.warnUnbuiltAddons(appModules); err != nil {
 		return plan, err
 	}
 	if r.needFull {
@@ -247,4 +253,19 @@ func orNone(s []string) string {
 		return "no workspace itself"
 	}
 	return "workspaces " + strings.Join(s, ", ")
+}
+
+// warnUnbuiltAddons warns about each package of the install in appModules whose native addon was
+// not compiled (unbuiltAddons): the build goes on, as an addon may be optional at run time, but
+// the log says why requiring it will fail and how to approve its install script.
+func (b *Builder) warnUnbuiltAddons(appModules string) error {
+	pkgs, err := unbuiltAddons(appModules)
+	if err != nil || len(pkgs) == 0 {
+		return err
+	}
+	b.Logger.Bodyf("WARNING: %s %s a binding.gyp but no compiled addon (.node file): the install script that compiles it did not run, "+
+		"so requiring it fails at run time unless the package falls back to JavaScript. npm 12 runs a dependency's install scripts only "+
+		"when package.json's allowScripts approves them (`npm install-scripts approve <package>`, then commit package.json; "+
+		"pnpm: onlyBuiltDependencies), or pin an earlier npm with packageManager", strings.Join(pkgs, ", "), map[bool]string{true: "has", false: "have"}[len(pkgs) == 1])
+	return nil
 }

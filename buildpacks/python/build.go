@@ -53,7 +53,8 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	start := time.Now()
 	b.Logger.Titlef("%s %s", ctx.Buildpack.Info.Name, ctx.Buildpack.Info.Version)
 	r := &buildRun{ctx: ctx, result: libcnb.NewBuildResult()}
-	if err := buildpack.NativeTarget(ctx.TargetInfo.OS, ctx.TargetInfo.Arch, "Python apps"); err != nil {
+	var err error
+	if r.target, err = targetOf(ctx.TargetInfo.OS, ctx.TargetInfo.Arch); err != nil {
 		return r.result, err
 	}
 	for _, step := range []func(*buildRun) error{b.readApp, b.cpythonStep, b.dependencies, b.projectStep, b.processes} {
@@ -72,6 +73,8 @@ type buildRun struct {
 
 	sysPython  string           // the build image's python: runs pip and venv
 	py         pythonInfo       // what sysPython is
+	target     *foreignTarget   // nil for a native build
+	imagePy    pythonInfo       // the CPython copied into the image: py, or the target's
 	reqs       []versionRequest // the app's Python version requests
 	rs         requirementSet   // what to install
 	penv       processEnv       // what the processes run with
@@ -95,6 +98,20 @@ func (b *Builder) readApp(r *buildRun) error {
 	var err error
 	if r.py, err = inspectPython(r.sysPython); err != nil {
 		return err
+	}
+	r.imagePy = r.py
+	if r.target != nil {
+		hostDeb, err := debianPackage("/", r.py.Bin)
+		if err != nil {
+			return err
+		}
+		var note string
+		if r.imagePy, note, err = targetPython(r.target, r.py, hostDeb); err != nil {
+			return err
+		}
+		if note != "" {
+			b.Logger.Body(note)
+		}
 	}
 	if r.reqs, err = versionRequests(appDir, b.config.Get("BP_CPYTHON_VERSION")); err != nil {
 		return err
@@ -129,7 +146,11 @@ func (b *Builder) keptModules() (map[string]bool, error) {
 func (b *Builder) cpythonStep(r *buildRun) error {
 	b.Logger.Header("CPython")
 	for _, q := range r.reqs {
-		b.Logger.Bodyf("%s asks for %s: CPython %s from the build image satisfies it", q.Source, q.Spec, r.py.Version)
+		from := "the build image"
+		if r.target != nil {
+			from = "the " + r.target.platform() + " Debian packages"
+		}
+		b.Logger.Bodyf("%s asks for %s: CPython %s from %s satisfies it", q.Source, q.Spec, r.imagePy.Version, from)
 	}
 	keep, err := b.keptModules()
 	if err != nil {
@@ -139,7 +160,7 @@ func (b *Builder) cpythonStep(r *buildRun) error {
 	if err != nil {
 		return err
 	}
-	if err := b.cpython(r.py, &layer, keep); err != nil {
+	if err := b.cpython(r.imagePy, r.target, r.sysPython, &layer, keep); err != nil {
 		return err
 	}
 	r.result.Layers = append(r.result.Layers, layer)
@@ -175,7 +196,7 @@ func (b *Builder) dependencies(r *buildRun) error {
 	if err != nil {
 		return err
 	}
-	r.pip = pipRunner{Python: r.sysPython, Cache: pipCache.Path, Env: pipEnv}
+	r.pip = pipRunner{Python: r.sysPython, Cache: pipCache.Path, Env: pipEnv, Target: r.target, MajorMinor: r.py.MajorMinor}
 	venvLayer, err := r.ctx.Layers.Layer(LayerVenv)
 	if err != nil {
 		return err
@@ -214,10 +235,19 @@ func (b *Builder) projectStep(r *buildRun) error {
 			}
 		}
 	}
-	if out, _ := compileAll(r.penv.Python, appDir, "checked-hash", true); len(strings.TrimSpace(string(out))) > 0 {
+	if out, _ := compileAll(r.compiler(), appDir, "checked-hash", true); len(strings.TrimSpace(string(out))) > 0 {
 		b.Logger.Bodyf("Some app files do not compile (they are kept as they are):\n%s", strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// compiler is the python that byte-compiles the app: the one its processes run, or for a
+// foreign target the build image's (the same version, so the same bytecode).
+func (r *buildRun) compiler() string {
+	if r.target != nil {
+		return r.sysPython
+	}
+	return r.penv.Python
 }
 
 // processes decides the launch processes; web is the default, else the
@@ -241,7 +271,9 @@ func (b *Builder) processes(r *buildRun) error {
 }
 
 // cpython fills (or reuses) the cpython layer.
-func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bool) error {
+// For a foreign target, py is the target's CPython under t.Root and host (the build image's
+// python) byte-compiles it.
+func (b *Builder) cpython(py pythonInfo, target *foreignTarget, host string, layer *libcnb.Layer, keep map[string]bool) error {
 	fp, err := pythonFingerprint(py)
 	if err != nil {
 		return err
@@ -270,7 +302,7 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 		return err
 	}
 	t := time.Now()
-	res, err := installCPython(py, layer.Path, keep)
+	res, err := installCPython(py, target.root(), layer.Path, keep)
 	if err != nil {
 		return err
 	}
@@ -281,13 +313,8 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 	if err := addSignals(layer.Path, py.MajorMinor, "dist-packages", "site-packages"); err != nil {
 		return err
 	}
-	python := filepath.Join(layer.Path, "bin", "python"+py.MajorMinor)
-	if _, err := compileAll(python, layer.Path, "unchecked-hash", false); err != nil {
+	if err := checkCPython(filepath.Join(layer.Path, "bin", "python"+py.MajorMinor), target, host, layer.Path); err != nil {
 		return err
-	}
-	// The copy must run on its own: import what the pruning kept.
-	if out, err := exec.Command(python, "-I", "-c", "import ssl, hashlib, sqlite3, ctypes, lzma, bz2, zlib, json, uuid, decimal, xml.parsers.expat, asyncio, zoneinfo").CombinedOutput(); err != nil {
-		return fmt.Errorf("the copied CPython does not work (%v):\n%s", err, out)
 	}
 	size, _ := dirSize(layer.Path)
 	b.Logger.Bodyf("CPython %s from %s: pruned copy of %.1f MB (tests, idle, tkinter, ensurepip, pip, headers dropped) in %.1fs",
@@ -295,7 +322,7 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 	if len(res.Libs) > 0 {
 		b.Logger.Bodyf("Copied libraries run:base lacks: %s", strings.Join(res.Libs, ", "))
 	}
-	debs, err := recordDebianFiles(layer.Path, res.Files)
+	debs, err := recordDebianFiles(target.root(), layer.Path, res.Files)
 	if err != nil {
 		return err
 	}
@@ -304,6 +331,23 @@ func (b *Builder) cpython(py pythonInfo, layer *libcnb.Layer, keep map[string]bo
 		return err
 	}
 	layer.Metadata = want
+	return nil
+}
+
+// checkCPython byte-compiles the copied CPython in layerDir (python, its interpreter) and checks
+// it runs on its own: it imports what the pruning kept. A foreign target's cannot run here: the
+// build image's python (host) compiles it (the same version: the same bytecode).
+func checkCPython(python string, t *foreignTarget, host, layerDir string) error {
+	if t != nil {
+		_, err := compileAll(host, layerDir, "unchecked-hash", false)
+		return err
+	}
+	if _, err := compileAll(python, layerDir, "unchecked-hash", false); err != nil {
+		return err
+	}
+	if out, err := exec.Command(python, "-I", "-c", "import ssl, hashlib, sqlite3, ctypes, lzma, bz2, zlib, json, uuid, decimal, xml.parsers.expat, asyncio, zoneinfo").CombinedOutput(); err != nil {
+		return fmt.Errorf("the copied CPython does not work (%v):\n%s", err, out)
+	}
 	return nil
 }
 
@@ -331,11 +375,12 @@ func addSignals(layerDir, majorMinor string, siteDirs ...string) error {
 	return nil
 }
 
-// recordDebianFiles writes the dpkg records (var/lib/dpkg/status.d in the layer) of the build
-// image's Debian packages that files were copied from, so scanners report them, with the layer
-// that carries them, as the Debian packages they are.
-func recordDebianFiles(layerDir string, files []dpkg.File) ([]*dpkg.Package, error) {
-	db, err := dpkg.Open("/")
+// recordDebianFiles writes the dpkg records (var/lib/dpkg/status.d in the layer) of the Debian
+// packages that files were copied from (the build image's, root "/", or a foreign target's
+// under root), so scanners report them, with the layer that carries them, as the Debian
+// packages they are.
+func recordDebianFiles(root, layerDir string, files []dpkg.File) ([]*dpkg.Package, error) {
+	db, err := dpkg.Open(root)
 	if err != nil {
 		return nil, fmt.Errorf("recording the Debian packages of %s: %w", layerDir, err)
 	}
@@ -374,17 +419,81 @@ type pipRunner struct {
 	Python string // the build image's python3, which has pip
 	Cache  string
 	Env    []string
+	// Target, for a foreign build, makes install put wheels for it into a site directory with
+	// the build image's pip (the target's interpreter cannot run here).
+	Target     *foreignTarget
+	MajorMinor string // the Python version wheels are for: "3.13"
 }
 
+// run runs pip args against the interpreter target ("" for the build image's own).
 func (p pipRunner) run(target string, args ...string) ([]byte, error) {
-	full := append([]string{"-m", "pip", "--python", target}, args...)
+	full := []string{"-m", "pip"}
+	if target != "" {
+		full = append(full, "--python", target)
+	}
+	full = append(full, args...)
 	cmd := exec.Command(p.Python, full...)
 	cmd.Env = append(p.Env, "PIP_CACHE_DIR="+p.Cache, "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_PROGRESS_BAR=off")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return out, fmt.Errorf("pip %s failed (%v):\n%s", strings.Join(args, " "), err, strings.TrimRight(string(out), "\n"))
+		return out, fmt.Errorf("pip %s failed (%v):\n%s", strings.Join(shortArgs(args), " "), err, strings.TrimRight(string(out), "\n"))
 	}
 	return out, nil
+}
+
+// shortArgs is args for a message: a run of --platform options (a foreign target's tags) as its
+// first and last tag and their count.
+func shortArgs(args []string) []string {
+	var out, tags []string
+	flush := func() {
+		switch {
+		case len(tags) > 2:
+			out = append(out, "--platform", fmt.Sprintf("%s…%s (%d tags)", tags[0], tags[len(tags)-1], len(tags)))
+		case len(tags) > 0:
+			for _, t := range tags {
+				out = append(out, "--platform", t)
+			}
+		}
+		tags = nil
+	}
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--platform" && i+1 < len(args) {
+			tags = append(tags, args[i+1])
+			i++
+			continue
+		}
+		flush()
+		out = append(out, args[i])
+	}
+	flush()
+	return out
+}
+
+// install runs pip install with args (requirements and options) for the venv whose interpreter
+// is venvPython: natively through it; for a foreign target with the build image's pip into
+// site (targetInstallArgs), the console scripts moved into bin with venvPython as their
+// interpreter, and a requirement without a target wheel an error naming it.
+func (p pipRunner) install(venvPython, site, bin string, args ...string) ([]byte, error) {
+	if p.Target == nil {
+		return p.run(venvPython, append([]string{"install", "--no-compile", "--no-warn-script-location"}, args...)...)
+	}
+	out, err := p.run("", append(targetInstallArgs(p.Target, p.MajorMinor, site), args...)...)
+	if err != nil {
+		return out, noTargetWheel(err, out, p.Target)
+	}
+	if _, err := moveScripts(site, bin, venvPython); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// compiler is the python that byte-compiles what pip installed for python: python itself, or
+// for a foreign target the build image's (the same version, so the same bytecode).
+func (p pipRunner) compiler(python string) string {
+	if p.Target != nil {
+		return p.Python
+	}
+	return python
 }
 
 // pipEnv is the environment for pip: the build's, plus PIP_* from <platform>/env, plus index
@@ -448,45 +557,26 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 		return err
 	}
 	t := time.Now()
-	if out, err := exec.Command(layerPython, "-I", "-m", "venv", "--without-pip", layer.Path).CombinedOutput(); err != nil {
-		return fmt.Errorf("creating the venv %s failed (%v):\n%s", layer.Path, err, out)
+	if err := makeVenv(py, layerPython, pip.Target, layer.Path); err != nil {
+		return err
 	}
 	if err := addSignals(layer.Path, py.MajorMinor, "site-packages"); err != nil { // for the venv's own interpreter (console scripts)
 		return err
 	}
 	venvPython := filepath.Join(layer.Path, "bin", "python")
 	if !rs.empty() {
-		file := rs.File
-		if file == "" {
-			tmp, err := os.MkdirTemp("", "distill-python-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(tmp)
-			file = filepath.Join(tmp, "requirements.txt")
-			if err := os.WriteFile(file, []byte(strings.Join(rs.Lines, "\n")+"\n"), 0o644); err != nil {
-				return err
-			}
+		if err := b.installRequirements(py, rs, pip, layer.Path); err != nil {
+			return err
 		}
-		args := []string{"install", "--no-compile", "--no-warn-script-location", "-r", file}
-		if rs.Locked {
-			args = append(args, "--no-deps")
-		}
-		b.Logger.Bodyf("pip install %s (from %s)", strings.Join(args[1:], " "), rs.Source)
-		out, err := pip.run(venvPython, args...)
-		if err != nil {
-			return hashMismatchHint(err, rs.Source)
-		}
-		b.logPip(out)
 	}
 	if err := b.removeTools(pip, venvPython, layer.Path, rs.Direct); err != nil {
 		return err
 	}
-	debs, err := b.venvLibs(layer.Path, filepath.Join(filepath.Dir(filepath.Dir(layerPython)), "lib"))
+	debs, err := b.venvLibs(pip.Target, layer.Path, filepath.Join(filepath.Dir(filepath.Dir(layerPython)), "lib"))
 	if err != nil {
 		return err
 	}
-	if _, err := compileAll(venvPython, filepath.Join(layer.Path, "lib"), "unchecked-hash", false); err != nil {
+	if _, err := compileAll(pip.compiler(venvPython), filepath.Join(layer.Path, "lib"), "unchecked-hash", false); err != nil {
 		return err
 	}
 	dists, err := installedDistributions(layer.Path)
@@ -505,10 +595,44 @@ func (b *Builder) venv(py pythonInfo, layerPython string, rs requirementSet, pip
 	return nil
 }
 
+// installRequirements installs rs (not empty) with pip into the venv at dir (py's), from rs.File
+// or a requirements file written from rs.Lines; hash mismatches name the file that pins them.
+func (b *Builder) installRequirements(py pythonInfo, rs requirementSet, pip pipRunner, dir string) error {
+	file := rs.File
+	if file == "" {
+		tmp, err := os.MkdirTemp("", "distill-python-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		file = filepath.Join(tmp, "requirements.txt")
+		if err := os.WriteFile(file, []byte(strings.Join(rs.Lines, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	args := []string{"-r", file}
+	if rs.Locked {
+		args = append(args, "--no-deps")
+	}
+	b.Logger.Bodyf("pip install %s (from %s)", strings.Join(args, " "), rs.Source)
+	if pip.Target != nil {
+		tags := pip.Target.Tags
+		b.Logger.Bodyf("For %s: binary wheels only, for %s … %s (the build image's pip, into the venv's site-packages)",
+			pip.Target.platform(), tags[0], strings.Join(tags[len(tags)-3:], ", "))
+	}
+	out, err := pip.install(filepath.Join(dir, "bin", "python"), sitePackages(dir, py), filepath.Join(dir, "bin"), args...)
+	if err != nil {
+		return hashMismatchHint(err, rs.Source)
+	}
+	b.logPip(out)
+	return nil
+}
+
 // venvLibs copies into the venv's lib/ the shared libraries that installed extension modules
 // load and neither run:base nor the cpython layer's lib/ provides (manylinux wheels may rely on
-// the system's libstdc++, for example), and records their Debian packages in the layer.
-func (b *Builder) venvLibs(venv, cpythonLib string) ([]*dpkg.Package, error) {
+// the system's libstdc++, for example), and records their Debian packages in the layer. They
+// come from the build image, or for a foreign target t from its root.
+func (b *Builder) venvLibs(t *foreignTarget, venv, cpythonLib string) ([]*dpkg.Package, error) {
 	var exts []string
 	err := filepath.WalkDir(venv, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() && (strings.HasSuffix(p, ".so") || strings.Contains(filepath.Base(p), ".so.")) {
@@ -519,7 +643,7 @@ func (b *Builder) venvLibs(venv, cpythonLib string) ([]*dpkg.Package, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing the extension modules in %s: %w", venv, err)
 	}
-	libs, err := sharedlib.Needed(exts, func(soname string) bool {
+	libs, err := sharedlib.NeededIn(t.root(), exts, func(soname string) bool {
 		return sharedlib.RunBase(soname) || fileExists(filepath.Join(cpythonLib, soname))
 	})
 	if err != nil || len(libs) == 0 {
@@ -533,7 +657,7 @@ func (b *Builder) venvLibs(venv, cpythonLib string) ([]*dpkg.Package, error) {
 	for i, l := range libs {
 		files[i] = dpkg.File{Src: l.Path, Dest: filepath.Join(venv, "lib", l.Soname)}
 	}
-	return recordDebianFiles(venv, files)
+	return recordDebianFiles(t.root(), venv, files)
 }
 
 // removeTools uninstalls pip, setuptools and wheel when they came in as dependencies only.
@@ -559,6 +683,9 @@ func (b *Builder) removeTools(pip pipRunner, venvPython, root string, direct []s
 		return nil
 	}
 	b.Logger.Bodyf("Removing packaging tools from the image: %s", strings.Join(drop, ", "))
+	if pip.Target != nil {
+		return uninstallRecorded(root, drop)
+	}
 	_, err = pip.run(venvPython, append([]string{"uninstall", "--yes"}, drop...)...)
 	return err
 }
@@ -578,13 +705,7 @@ func (b *Builder) project(appDir string, py pythonInfo, venvPython string, rs re
 			before[e.Name()] = true
 		}
 	}
-	args := []string{"install", "--no-compile", "--no-warn-script-location", "--prefix", layer.Path}
-	if !rs.ProjectDeps {
-		args = append(args, "--no-deps")
-	}
-	args = append(args, appDir)
-	b.Logger.Bodyf("pip install %s", strings.Join(args[1:], " "))
-	out, err := pip.run(venvPython, args...)
+	out, err := b.installProject(appDir, py, venvPython, rs, pip, layer.Path)
 	if err != nil {
 		return err
 	}
@@ -597,10 +718,10 @@ func (b *Builder) project(appDir string, py pythonInfo, venvPython string, rs re
 			}
 		}
 	}
-	if _, err := compileAll(venvPython, filepath.Join(layer.Path, "lib"), "unchecked-hash", false); err != nil {
+	if _, err := compileAll(pip.compiler(venvPython), filepath.Join(layer.Path, "lib"), "unchecked-hash", false); err != nil {
 		return err
 	}
-	site := filepath.Join(layer.Path, "lib", "python"+py.MajorMinor, "site-packages")
+	site := sitePackages(layer.Path, py)
 	layer.LayerTypes = libcnb.LayerTypes{Launch: true}
 	layer.LaunchEnvironment.Prepend("PYTHONPATH", string(os.PathListSeparator), site)
 	dists, err := installedDistributions(layer.Path)
@@ -609,6 +730,38 @@ func (b *Builder) project(appDir string, py pythonInfo, venvPython string, rs re
 	}
 	layer.Metadata = map[string]interface{}{"python-version": py.Version.String()}
 	return writeDistributionsSBOM(layer.SBOMPath(libcnb.CycloneDXJSON), dists, nil)
+}
+
+// installProject installs the app in appDir into the prefix dir (the project layer), without
+// dependencies unless rs.ProjectDeps: natively with pip install --prefix; for a foreign target
+// the build image's pip builds the app's wheel first and installs that for the target (a wheel
+// with native code built here is for the build image's machine, and pip refuses it).
+func (b *Builder) installProject(appDir string, py pythonInfo, venvPython string, rs requirementSet, pip pipRunner, dir string) ([]byte, error) {
+	var deps []string
+	if !rs.ProjectDeps {
+		deps = []string{"--no-deps"}
+	}
+	if pip.Target == nil {
+		args := append(append([]string{"--prefix", dir}, deps...), appDir)
+		b.Logger.Bodyf("pip install %s", strings.Join(args, " "))
+		return pip.install(venvPython, "", "", args...)
+	}
+	wheels, err := os.MkdirTemp("", "distill-wheel-")
+	if err != nil {
+		return nil, fmt.Errorf("building the app's wheel: %w", err)
+	}
+	defer os.RemoveAll(wheels)
+	b.Logger.Bodyf("pip wheel --no-deps -w %s %s (the app's wheel, for %s)", wheels, appDir, pip.Target.platform())
+	if _, err := pip.run("", "wheel", "--no-deps", "-w", wheels, appDir); err != nil {
+		return nil, err
+	}
+	built, err := filepath.Glob(filepath.Join(wheels, "*.whl"))
+	if err != nil || len(built) != 1 {
+		return nil, fmt.Errorf("pip wheel %s wrote %d wheels into %s, want one (%v)", appDir, len(built), wheels, err)
+	}
+	args := append(deps, built[0])
+	b.Logger.Bodyf("pip install %s", strings.Join(args, " "))
+	return pip.install(venvPython, sitePackages(dir, py), filepath.Join(dir, "bin"), args...)
 }
 
 // logPip shows pip's summary line.

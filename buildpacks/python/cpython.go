@@ -22,7 +22,7 @@ import (
 // copied Debian packages in var/lib/dpkg/status.d.
 const layoutVersion = "3"
 
-// pythonInfo describes the build image's CPython.
+// pythonInfo describes a CPython: the build image's, or a foreign target's under its root.
 type pythonInfo struct {
 	Bin        string // /usr/bin/python3.13 (symlinks resolved)
 	Version    pyVersion
@@ -87,9 +87,10 @@ type cpythonResult struct {
 	Bytes int64
 }
 
-// installCPython copies the build image's CPython into dir (bin/python3.13, lib/python3.X,
-// lib/*.so for libraries run:base lacks), pruned.
-func installCPython(py pythonInfo, dir string, keep map[string]bool) (cpythonResult, error) {
+// installCPython copies the CPython py describes into dir (bin/python3.13, lib/python3.X,
+// lib/*.so for libraries run:base lacks, found under root: "/" for the build image's, a
+// foreign target's root for its), pruned.
+func installCPython(py pythonInfo, root, dir string, keep map[string]bool) (cpythonResult, error) {
 	var res cpythonResult
 	bin := filepath.Join(dir, "bin")
 	lib := filepath.Join(dir, "lib")
@@ -116,7 +117,7 @@ func installCPython(py pythonInfo, dir string, keep map[string]bool) (cpythonRes
 	}
 
 	// Shared libraries the interpreter and the kept extension modules need that run:base lacks.
-	libs, err := sharedlib.Needed(append([]string{py.Bin}, elfs...), sharedlib.RunBase)
+	libs, err := sharedlib.NeededIn(root, append([]string{py.Bin}, elfs...), sharedlib.RunBase)
 	if err != nil {
 		return res, err
 	}

@@ -195,91 +195,137 @@ func (r versionRequest) matches(have pyVersion) (bool, error) {
 	return specifierMatches(r.Spec, have)
 }
 
-// versionRequests collects every Python version request of the app, most explicit first.
+// versionRequests collects every Python version request of the app, most explicit first:
+// BP_CPYTHON_VERSION, .python-version, runtime.txt, pyproject.toml, Pipfile.lock (else
+// Pipfile), uv.lock.
 func versionRequests(appDir, bpVersion string) ([]versionRequest, error) {
 	var reqs []versionRequest
 	if s := strings.TrimSpace(bpVersion); s != "" {
 		reqs = append(reqs, versionRequest{Source: "BP_CPYTHON_VERSION", Spec: s})
 	}
-	if data, err := readOptional(filepath.Join(appDir, ".python-version")); err != nil {
-		return nil, err
-	} else if data != nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
-			}
-			reqs = append(reqs, versionRequest{Source: ".python-version", Spec: strings.TrimPrefix(strings.TrimPrefix(line, "cpython-"), "python")})
-			break
-		}
+	pipfile := pipfileRequest
+	if fileExists(filepath.Join(appDir, "Pipfile.lock")) {
+		pipfile = pipfileLockRequest
 	}
-	if data, err := readOptional(filepath.Join(appDir, "runtime.txt")); err != nil {
-		return nil, err
-	} else if data != nil {
-		s := strings.TrimSpace(string(data))
-		reqs = append(reqs, versionRequest{Source: "runtime.txt", Spec: strings.TrimPrefix(strings.TrimPrefix(s, "python-"), "python")})
-	}
-	if pp, err := readPyproject(appDir); err != nil {
-		return nil, err
-	} else if pp != nil {
-		if pp.Project.RequiresPython != "" {
-			reqs = append(reqs, versionRequest{Source: "pyproject.toml [project] requires-python", Spec: pp.Project.RequiresPython})
+	for _, read := range []func(string) ([]versionRequest, error){pythonVersionRequest, runtimeTxtRequest, pyprojectRequests, pipfile, uvLockRequest} {
+		r, err := read(appDir)
+		if err != nil {
+			return nil, err
 		}
-		if py, ok := pp.Tool.Poetry.Dependencies["python"].(string); ok && py != "" {
-			reqs = append(reqs, versionRequest{Source: "pyproject.toml [tool.poetry.dependencies] python", Spec: py, poetry: true})
-		}
-	}
-	if data, err := readOptional(filepath.Join(appDir, "Pipfile.lock")); err != nil {
-		return nil, err
-	} else if data != nil {
-		var lock struct {
-			Meta struct {
-				Requires struct {
-					PythonVersion     string `json:"python_version"`
-					PythonFullVersion string `json:"python_full_version"`
-				} `json:"requires"`
-			} `json:"_meta"`
-		}
-		if err := json.Unmarshal(data, &lock); err != nil {
-			return nil, fmt.Errorf("unable to parse %s: %w", filepath.Join(appDir, "Pipfile.lock"), err)
-		}
-		if v := lock.Meta.Requires.PythonFullVersion; v != "" {
-			reqs = append(reqs, versionRequest{Source: "Pipfile.lock python_full_version", Spec: v})
-		} else if v := lock.Meta.Requires.PythonVersion; v != "" {
-			reqs = append(reqs, versionRequest{Source: "Pipfile.lock python_version", Spec: v})
-		}
-	} else if data, err := readOptional(filepath.Join(appDir, "Pipfile")); err != nil {
-		return nil, err
-	} else if data != nil {
-		var pf struct {
-			Requires struct {
-				PythonVersion     string `toml:"python_version"`
-				PythonFullVersion string `toml:"python_full_version"`
-			} `toml:"requires"`
-		}
-		if _, err := toml.Decode(string(data), &pf); err != nil {
-			return nil, fmt.Errorf("unable to parse %s: %w", filepath.Join(appDir, "Pipfile"), err)
-		}
-		if v := pf.Requires.PythonFullVersion; v != "" {
-			reqs = append(reqs, versionRequest{Source: "Pipfile python_full_version", Spec: v})
-		} else if v := pf.Requires.PythonVersion; v != "" {
-			reqs = append(reqs, versionRequest{Source: "Pipfile python_version", Spec: v})
-		}
-	}
-	if data, err := readOptional(filepath.Join(appDir, "uv.lock")); err != nil {
-		return nil, err
-	} else if data != nil {
-		var lock struct {
-			RequiresPython string `toml:"requires-python"`
-		}
-		if _, err := toml.Decode(string(data), &lock); err != nil {
-			return nil, fmt.Errorf("unable to parse %s: %w", filepath.Join(appDir, "uv.lock"), err)
-		}
-		if lock.RequiresPython != "" {
-			reqs = append(reqs, versionRequest{Source: "uv.lock requires-python", Spec: lock.RequiresPython})
-		}
+		reqs = append(reqs, r...)
 	}
 	return reqs, nil
+}
+
+// pythonVersionRequest is the first version line of .python-version (pyenv's file; "cpython-"
+// and "python" prefixes dropped).
+func pythonVersionRequest(appDir string) ([]versionRequest, error) {
+	data, err := readOptional(filepath.Join(appDir, ".python-version"))
+	if err != nil || data == nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		return []versionRequest{{Source: ".python-version", Spec: strings.TrimPrefix(strings.TrimPrefix(line, "cpython-"), "python")}}, nil
+	}
+	return nil, nil
+}
+
+// runtimeTxtRequest is runtime.txt's version ("python-3.13.5", Heroku's file).
+func runtimeTxtRequest(appDir string) ([]versionRequest, error) {
+	data, err := readOptional(filepath.Join(appDir, "runtime.txt"))
+	if err != nil || data == nil {
+		return nil, err
+	}
+	s := strings.TrimSpace(string(data))
+	return []versionRequest{{Source: "runtime.txt", Spec: strings.TrimPrefix(strings.TrimPrefix(s, "python-"), "python")}}, nil
+}
+
+// pyprojectRequests are pyproject.toml's [project] requires-python and Poetry's python dependency.
+func pyprojectRequests(appDir string) ([]versionRequest, error) {
+	pp, err := readPyproject(appDir)
+	if err != nil || pp == nil {
+		return nil, err
+	}
+	var reqs []versionRequest
+	if pp.Project.RequiresPython != "" {
+		reqs = append(reqs, versionRequest{Source: "pyproject.toml [project] requires-python", Spec: pp.Project.RequiresPython})
+	}
+	if py, ok := pp.Tool.Poetry.Dependencies["python"].(string); ok && py != "" {
+		reqs = append(reqs, versionRequest{Source: "pyproject.toml [tool.poetry.dependencies] python", Spec: py, poetry: true})
+	}
+	return reqs, nil
+}
+
+// pipenvRequires is the [requires] of a Pipfile and the _meta.requires of a Pipfile.lock.
+type pipenvRequires struct {
+	PythonVersion     string `json:"python_version" toml:"python_version"`
+	PythonFullVersion string `json:"python_full_version" toml:"python_full_version"`
+}
+
+// requests is python_full_version, else python_version, from file ("Pipfile.lock").
+func (r pipenvRequires) requests(file string) []versionRequest {
+	if r.PythonFullVersion != "" {
+		return []versionRequest{{Source: file + " python_full_version", Spec: r.PythonFullVersion}}
+	}
+	if r.PythonVersion != "" {
+		return []versionRequest{{Source: file + " python_version", Spec: r.PythonVersion}}
+	}
+	return nil
+}
+
+func pipfileLockRequest(appDir string) ([]versionRequest, error) {
+	p := filepath.Join(appDir, "Pipfile.lock")
+	data, err := readOptional(p)
+	if err != nil || data == nil {
+		return nil, err
+	}
+	var lock struct {
+		Meta struct {
+			Requires pipenvRequires `json:"requires"`
+		} `json:"_meta"`
+	}
+	if err := json.Unmarshal(data, &lock); err != nil {
+		return nil, fmt.Errorf("unable to parse %s: %w", p, err)
+	}
+	return lock.Meta.Requires.requests("Pipfile.lock"), nil
+}
+
+func pipfileRequest(appDir string) ([]versionRequest, error) {
+	p := filepath.Join(appDir, "Pipfile")
+	data, err := readOptional(p)
+	if err != nil || data == nil {
+		return nil, err
+	}
+	var pf struct {
+		Requires pipenvRequires `toml:"requires"`
+	}
+	if _, err := toml.Decode(string(data), &pf); err != nil {
+		return nil, fmt.Errorf("unable to parse %s: %w", p, err)
+	}
+	return pf.Requires.requests("Pipfile"), nil
+}
+
+// uvLockRequest is uv.lock's requires-python.
+func uvLockRequest(appDir string) ([]versionRequest, error) {
+	p := filepath.Join(appDir, "uv.lock")
+	data, err := readOptional(p)
+	if err != nil || data == nil {
+		return nil, err
+	}
+	var lock struct {
+		RequiresPython string `toml:"requires-python"`
+	}
+	if _, err := toml.Decode(string(data), &lock); err != nil {
+		return nil, fmt.Errorf("unable to parse %s: %w", p, err)
+	}
+	if lock.RequiresPython == "" {
+		return nil, nil
+	}
+	return []versionRequest{{Source: "uv.lock requires-python", Spec: lock.RequiresPython}}, nil
 }
 
 // checkVersion fails with a message naming the request and what the builder has when one of the

@@ -70,7 +70,7 @@ Nothing is written inside APP_DIR unless an output names a path there.`,
 	fl.StringVar(&f.reportHTML, "report-html", "", "also write the size report as one self-contained HTML page to `FILE`: a treemap of the image (run image, layers, their directories and largest files) by compressed size, and the table")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "build cache `DIR` (default: one per app under the user cache directory)")
 	fl.BoolVar(&f.clearCache, "clear-cache", false, "start from an empty build cache")
-	fl.StringVar(&f.caFile, "ca-certs", defaultCAFile(), "PEM `FILE` of CAs the build trusts, passed as a ca-certificates binding")
+	fl.StringVar(&f.caFile, "ca-certs", defaultCAFile(), "PEM `FILE` of CAs the build trusts, passed as a ca-certificates binding; of this machine's own bundle, only the CAs it adds to its distribution's public ones (a TLS-intercepting proxy's, say)")
 	fl.BoolVar(&f.noHostCA, "no-ca-certs", false, "do not pass any CA binding to the build")
 	fl.StringVar(&f.compress, "compression", "", "layer compression: zstd (smallest; the default) or gzip (the default when loading into a daemon, which cannot save zstd layers again)")
 	fl.StringVar(&f.maxSize, "max-size", "", "size budget: fail the build, writing nothing, when the image is over `SIZE` compressed (50MB, 1.5GB, 50MiB; default: project.toml [io.distill.build] max-size)")
@@ -110,7 +110,7 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 	reps, err := platform.Build(cmd.Context(), platform.BuildOptions{
 		AppDir: app, Platforms: platforms, Builder: f.builder, BuilderFiles: distill.BuilderFiles(), Binary: bin,
 		Targets: out.targets, Env: env, EnvFiles: f.envFiles, Bindings: f.bindings, CacheDir: f.cacheDir, ClearCache: f.clearCache,
-		CAFile: f.caFile, Compression: compression, MaxSize: f.maxSize, SBOMOutputDir: f.sbomDir, ReportHTML: f.reportHTML,
+		CAFile: f.caFile, CASiteOnly: !cmd.Flags().Changed("ca-certs"), Compression: compression, MaxSize: f.maxSize, SBOMOutputDir: f.sbomDir, ReportHTML: f.reportHTML,
 		Log: logWriter(cmd),
 	})
 	var over *budget.ExceededError

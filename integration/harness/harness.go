@@ -132,6 +132,22 @@ func (s ToolSet) Pack() string { return filepath.Join(s.Dir, "bin", "pack") }
 // --lifecycle` or builder.toml's `[lifecycle] uri`.
 func (s ToolSet) LifecycleTarball() string { return filepath.Join(s.Dir, "lifecycle.tgz") }
 
+// LifecycleTarballFor is the set's lifecycle archive for GOARCH arch:
+// lifecycle.tgz for amd64, lifecycle-<arch>.tgz (cross-compiled by
+// scripts/tools) for another. It skips the test (fails under CI) when the
+// file is not there.
+func (s ToolSet) LifecycleTarballFor(t testing.TB, arch string) string {
+	t.Helper()
+	p := s.LifecycleTarball()
+	if arch != "amd64" {
+		p = filepath.Join(s.Dir, "lifecycle-"+arch+".tgz")
+	}
+	if _, err := os.Stat(p); err != nil {
+		unavailable(t, "tool set %s has no linux/%s lifecycle %s; run scripts/tools", s.Name, arch, p)
+	}
+	return p
+}
+
 // toolSets mirrors SETS in scripts/tools.
 var toolSets = []ToolSet{
 	{Name: "pack0.38-lifecycle0.20", PlatformAPIs: []string{"0.9", "0.13"}},

@@ -21,14 +21,41 @@ import (
 // rebuilt.
 const formatVersion = "1"
 
-// Ensure returns a directory of wheels for packages, building it under cacheRoot (e.g.
-// <repo>/.cache/pyindex) on first use and reusing it afterwards. DISTILL_APT_MIRROR, when set,
-// is passed to mmdebstrap as its mirror(s) ("|" separated).
+// Set is the Debian packages of one architecture (amd64, arm64) whose distributions become
+// wheels.
+type Set struct {
+	Arch     string
+	Packages []string
+}
+
+// Ensure returns a directory of wheels for packages of amd64: EnsureSets with that one set.
 func Ensure(ctx context.Context, cacheRoot string, packages []string, logf func(string, ...any)) (string, error) {
-	sorted := append([]string(nil), packages...)
-	sort.Strings(sorted)
-	h := sha256.Sum256([]byte(formatVersion + "\n" + strings.Join(sorted, "\n")))
-	dir := filepath.Join(cacheRoot, hex.EncodeToString(h[:8]))
+	return EnsureSets(ctx, cacheRoot, []Set{{Arch: "amd64", Packages: packages}}, logf)
+}
+
+// setsKey identifies sets in the cache; one amd64 set keeps the key it had before sets had
+// architectures.
+func setsKey(sets []Set) string {
+	var b strings.Builder
+	b.WriteString(formatVersion)
+	for _, s := range sets {
+		if s.Arch != "amd64" || len(sets) > 1 {
+			b.WriteString("\n@" + s.Arch)
+		}
+		sorted := append([]string(nil), s.Packages...)
+		sort.Strings(sorted)
+		b.WriteString("\n" + strings.Join(sorted, "\n"))
+	}
+	h := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(h[:8])
+}
+
+// EnsureSets returns one directory of wheels for every set (one index for several
+// architectures: their native wheels side by side, pure ones once), building it under
+// cacheRoot (e.g. <repo>/.cache/pyindex) on first use and reusing it afterwards.
+// DISTILL_APT_MIRROR, when set, is passed to mmdebstrap as its mirror(s) ("|" separated).
+func EnsureSets(ctx context.Context, cacheRoot string, sets []Set, logf func(string, ...any)) (string, error) {
+	dir := filepath.Join(cacheRoot, setsKey(sets))
 	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
 		return dir, nil
 	}
@@ -48,9 +75,13 @@ func Ensure(ctx context.Context, cacheRoot string, packages []string, logf func(
 			}
 		}
 	}
-	wheels, err := Build(ctx, tmp, packages, mirrors, logf)
-	if err != nil {
-		return "", err
+	var wheels []Wheel
+	for _, set := range sets {
+		ws, err := Build(ctx, tmp, set.Arch, set.Packages, mirrors, logf)
+		if err != nil {
+			return "", fmt.Errorf("the %s wheels: %w", set.Arch, err)
+		}
+		wheels = append(wheels, ws...)
 	}
 	if len(wheels) == 0 {
 		return "", errors.New("pyindex: no wheels built")
@@ -64,7 +95,8 @@ func Ensure(ctx context.Context, cacheRoot string, packages []string, logf func(
 		}
 		return "", err
 	}
-	logf("pyindex: %d wheels in %s", len(wheels), dir)
+	n, _ := filepath.Glob(filepath.Join(dir, "*.whl"))
+	logf("pyindex: %d wheels in %s", len(n), dir)
 	return dir, nil
 }
 

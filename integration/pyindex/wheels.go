@@ -1,7 +1,9 @@
 // Package pyindex builds a small Python package index for tests, without PyPI: it fetches Debian
-// trixie's python3-* packages with mmdebstrap, repacks each installed distribution they ship
-// (dist-info or egg-info plus its modules under /usr/lib/python3/dist-packages) as a valid wheel
-// (METADATA, WHEEL, RECORD), and serves a directory of wheels as a PEP 503 "simple" index on
+// trixie's python3-* packages with mmdebstrap (for amd64, and for arm64 too when asked),
+// repacks each installed distribution they ship (dist-info or egg-info plus its modules under
+// /usr/lib/python3/dist-packages) as a valid wheel (METADATA, WHEEL, RECORD; tagged
+// cp313-cp313-linux_<machine> when it has extension modules, else py3-none-any, one file for
+// every architecture), and serves a directory of wheels as a PEP 503 "simple" index on
 // 127.0.0.1.
 package pyindex
 
@@ -11,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -46,10 +49,12 @@ type Wheel struct {
 	SHA256        string // hex
 }
 
-// Build downloads packages (with their dependencies) from Debian trixie with mmdebstrap into a
-// scratch directory and writes one wheel per Python distribution they ship into outDir.
-// mirrors, when not empty, are mmdebstrap MIRROR arguments (else the host's apt sources).
-func Build(ctx context.Context, outDir string, packages []string, mirrors []string, logf func(string, ...any)) ([]Wheel, error) {
+// Build downloads packages (with their dependencies) of Debian trixie for arch (a Debian
+// architecture: amd64, arm64) with mmdebstrap into a scratch directory and writes one wheel per
+// Python distribution they ship into outDir; a pure wheel already there (from another arch's
+// Build) is kept, and must be the same bytes. mirrors, when not empty, are mmdebstrap MIRROR
+// arguments (else the host's apt sources).
+func Build(ctx context.Context, outDir, arch string, packages []string, mirrors []string, logf func(string, ...any)) ([]Wheel, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -63,7 +68,7 @@ func Build(ctx context.Context, outDir string, packages []string, mirrors []stri
 		return nil, err
 	}
 	// The extract variant deletes the .debs when it is done: copy them out in the extract hook.
-	args := []string{"--quiet", "--variant=extract", "--include=" + strings.Join(packages, ","),
+	args := []string{"--quiet", "--variant=extract", "--architectures=" + arch, "--include=" + strings.Join(packages, ","),
 		"--extract-hook=cp \"$1\"/var/cache/apt/archives/*.deb " + debs + "/",
 		"trixie", "/dev/null"}
 	args = append(args, mirrors...)
@@ -72,7 +77,7 @@ func Build(ctx context.Context, outDir string, packages []string, mirrors []stri
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("mmdebstrap %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	logf("pyindex: fetched %d packages in %.1fs", len(packages), time.Since(start).Seconds())
+	logf("pyindex: fetched %d packages for %s in %.1fs", len(packages), arch, time.Since(start).Seconds())
 	entries, err := os.ReadDir(debs)
 	if err != nil {
 		return nil, err
@@ -310,12 +315,41 @@ func wheelName(s string) string { return regexp.MustCompile(`[^\w\d.]+`).Replace
 
 var epoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func writeWheel(dp, root string, d *dist, outDir string) (Wheel, error) {
-	tag, purelib := "py3-none-any", true
+// wheelMachine is the machine name of wheel platform tags for an ELF machine.
+var wheelMachine = map[elf.Machine]string{elf.EM_X86_64: "x86_64", elf.EM_AARCH64: "aarch64"}
+
+// wheelTag is the tag of d's wheel: py3-none-any for pure Python, else
+// cp313-cp313-linux_<machine> for the machine of its extension modules (dp: its
+// dist-packages; root: the extracted package, for symlinks). Modules for a machine with no
+// tag, or for two machines, are an error.
+func wheelTag(dp, root string, d *dist) (tag string, purelib bool, err error) {
+	tag, purelib = "py3-none-any", true
 	for _, f := range d.files {
-		if strings.HasSuffix(f, ".so") {
-			tag, purelib = "cp313-cp313-linux_x86_64", false
+		if !strings.HasSuffix(f, ".so") {
+			continue
 		}
+		data, err := readFollowing(filepath.Join(dp, filepath.FromSlash(f)), root)
+		if err != nil || data == nil {
+			return "", false, fmt.Errorf("reading %s: %v", f, err)
+		}
+		ef, err := elf.NewFile(bytes.NewReader(data))
+		if err != nil {
+			return "", false, fmt.Errorf("%s: %w", f, err)
+		}
+		m, ok := wheelMachine[ef.Machine]
+		t := "cp313-cp313-linux_" + m
+		if !ok || (!purelib && t != tag) {
+			return "", false, fmt.Errorf("%s: %s extension module %s, with %s", d.name, ef.Machine, f, tag)
+		}
+		tag, purelib = t, false
+	}
+	return tag, purelib, nil
+}
+
+func writeWheel(dp, root string, d *dist, outDir string) (Wheel, error) {
+	tag, purelib, err := wheelTag(dp, root, d)
+	if err != nil {
+		return Wheel{}, err
 	}
 	distName := wheelName(d.name)
 	infoDir := distName + "-" + wheelName(d.version) + ".dist-info"
@@ -373,6 +407,9 @@ func writeWheel(dp, root string, d *dist, outDir string) (Wheel, error) {
 		return Wheel{}, err
 	}
 	file := fmt.Sprintf("%s-%s-%s.whl", distName, wheelName(d.version), tag)
+	if have, err := os.ReadFile(filepath.Join(outDir, file)); err == nil && !bytes.Equal(have, buf.Bytes()) {
+		return Wheel{}, fmt.Errorf("%s: another architecture's package made other bytes under this name", file)
+	}
 	if err := os.WriteFile(filepath.Join(outDir, file), buf.Bytes(), 0o644); err != nil {
 		return Wheel{}, err
 	}

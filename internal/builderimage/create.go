@@ -42,6 +42,14 @@ type CreateOptions struct {
 	// Lifecycle is the lifecycle tarball; default: builder.toml's [lifecycle]
 	// uri, else .cache/tools/lifecycle.tgz next to builder.toml (scripts/tools).
 	Lifecycle string
+	// Arch is the GOARCH the builder is for (one image of a builder index);
+	// "" for a builder of the build image's platform, unchecked. When set,
+	// the lifecycle's executables must be for Arch.
+	Arch string
+	// Binary is the distill binary for Arch, installed as the bin/ of every
+	// module it runs (in a copy under Staging); nil: the modules as loaded
+	// (the running binary's).
+	Binary *builder.Binary
 	// Staging holds the layers' tar files until the image is written; the
 	// caller removes it afterwards. Default: the system temp directory.
 	Staging string
@@ -72,17 +80,14 @@ func LifecyclePath(b *builder.Builder, override string) (string, error) {
 // Create assembles the builder image: the build image plus one layer of
 // directories (/workspace, /layers, /cnb, /platform), one for the lifecycle,
 // one per buildpack and extension, and one with /cnb/order.toml, run.toml and
-// stack.toml; with the labels pack, kpack and the lifecycle read. Nothing is
-// written: the caller writes the image to its targets.
+// stack.toml; with the labels pack, kpack and the lifecycle read. Its os,
+// architecture and variant are the build image's. Nothing is written: the
+// caller writes the image to its targets.
 func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOptions) (v1.Image, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	lcPath, err := LifecyclePath(b, o.Lifecycle)
-	if err != nil {
-		return nil, err
-	}
-	lc, err := ReadLifecycle(lcPath)
+	lc, err := openLifecycle(ctx, b, o)
 	if err != nil {
 		return nil, err
 	}
@@ -98,60 +103,16 @@ func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOpt
 	if err != nil {
 		return nil, err
 	}
-
-	lw := &layers{staging: o.Staging}
+	lw := &layers{staging: o.Staging, bin: o.Binary}
 	defer lw.cleanup()
-	if err := lw.add(baseTar(b, uid, gid), "distill: builder directories"); err != nil {
-		return nil, err
-	}
-	lct, err := lifecycleTar(ctx, lc)
-	if err != nil {
-		return nil, fmt.Errorf("reading lifecycle %s: %w", lcPath, err)
-	}
-	if err := lw.add(lct, "distill: lifecycle "+lc.Descriptor.Lifecycle.Version); err != nil {
-		return nil, err
-	}
-	md := BuilderMetadata{
-		Description: b.Config.Description,
-		Lifecycle:   lc.Metadata(),
-		CreatedBy:   CreatorMetadata{Name: createdByName, Version: Version},
-		Buildpacks:  []ModuleInfo{},
-	}
-	bpLayers, err := lw.addModules(b.Buildpacks, &md.Buildpacks)
+	labels, err := lw.addAll(ctx, b, lc, uid, gid)
 	if err != nil {
 		return nil, err
 	}
-	exLayers, err := lw.addModules(b.Extensions, &md.Extensions)
-	if err != nil {
-		return nil, err
-	}
-	order, err := resolveOrder(b, b.Config.Order, b.Buildpacks)
-	if err != nil {
-		return nil, err
-	}
-	orderExt, err := resolveOrder(b, b.Config.OrderExtensions, b.Extensions)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range b.Config.RunImages() {
-		md.RunImages = append(md.RunImages, RunImageMetadata{Image: r.Image, Mirrors: r.Mirrors})
-	}
-	md.Stack.RunImage = md.RunImages[0]
-	cfgTar, err := configTar(buildpack.OrderFile{Order: order, OrderExtensions: orderExt}, md.RunImages)
-	if err != nil {
-		return nil, err
-	}
-	if err := lw.add(cfgTar, "distill: order.toml, run.toml, stack.toml"); err != nil {
-		return nil, err
-	}
-
+	labels.stackID = stackID
 	img, err := mutate.Append(image.OCI(build), lw.adds...)
 	if err != nil {
 		return nil, err
-	}
-	labels := builderLabels{metadata: md, buildpacks: bpLayers, order: order, stackID: stackID}
-	if len(b.Extensions) > 0 {
-		labels.extensions, labels.orderExtensions = exLayers, orderExt
 	}
 	img, err = withBuilderConfig(img, labels, uid, gid)
 	if err != nil {
@@ -159,6 +120,79 @@ func Create(ctx context.Context, b *builder.Builder, build v1.Image, o CreateOpt
 	}
 	lw.keep = true // the image reads its layers from the staging files
 	return img, nil
+}
+
+// openLifecycle reads the lifecycle tarball o or b names and, for an
+// explicit o.Arch, checks its executables are for that architecture.
+func openLifecycle(ctx context.Context, b *builder.Builder, o CreateOptions) (*Lifecycle, error) {
+	lcPath, err := LifecyclePath(b, o.Lifecycle)
+	if err != nil {
+		return nil, err
+	}
+	lc, err := ReadLifecycle(lcPath)
+	if err != nil {
+		return nil, err
+	}
+	if o.Arch != "" {
+		if err := checkLifecycleArch(ctx, lc, o.Arch); err != nil {
+			return nil, err
+		}
+	}
+	return lc, nil
+}
+
+// addAll adds the builder's layers (directories, lifecycle, modules,
+// config files) and returns the labels describing them (no stack id).
+func (l *layers) addAll(ctx context.Context, b *builder.Builder, lc *Lifecycle, uid, gid int) (builderLabels, error) {
+	var none builderLabels
+	if err := l.add(baseTar(b, uid, gid), "distill: builder directories"); err != nil {
+		return none, err
+	}
+	lct, err := lifecycleTar(ctx, lc)
+	if err != nil {
+		return none, fmt.Errorf("reading lifecycle %s: %w", lc.Path, err)
+	}
+	if err := l.add(lct, "distill: lifecycle "+lc.Descriptor.Lifecycle.Version); err != nil {
+		return none, err
+	}
+	md := BuilderMetadata{
+		Description: b.Config.Description,
+		Lifecycle:   lc.Metadata(),
+		CreatedBy:   CreatorMetadata{Name: createdByName, Version: Version},
+		Buildpacks:  []ModuleInfo{},
+	}
+	bpLayers, err := l.addModules(b.Buildpacks, &md.Buildpacks)
+	if err != nil {
+		return none, err
+	}
+	exLayers, err := l.addModules(b.Extensions, &md.Extensions)
+	if err != nil {
+		return none, err
+	}
+	order, err := resolveOrder(b, b.Config.Order, b.Buildpacks)
+	if err != nil {
+		return none, err
+	}
+	orderExt, err := resolveOrder(b, b.Config.OrderExtensions, b.Extensions)
+	if err != nil {
+		return none, err
+	}
+	for _, r := range b.Config.RunImages() {
+		md.RunImages = append(md.RunImages, RunImageMetadata{Image: r.Image, Mirrors: r.Mirrors})
+	}
+	md.Stack.RunImage = md.RunImages[0]
+	cfgTar, err := configTar(buildpack.OrderFile{Order: order, OrderExtensions: orderExt}, md.RunImages)
+	if err != nil {
+		return none, err
+	}
+	if err := l.add(cfgTar, "distill: order.toml, run.toml, stack.toml"); err != nil {
+		return none, err
+	}
+	labels := builderLabels{metadata: md, buildpacks: bpLayers, order: order}
+	if len(b.Extensions) > 0 {
+		labels.extensions, labels.orderExtensions = exLayers, orderExt
+	}
+	return labels, nil
 }
 
 // builderStackID is builder.toml's [stack] id, else the build image's stack
@@ -228,6 +262,10 @@ func lifecycleTar(ctx context.Context, lc *Lifecycle) (*tarBuilder, error) {
 func (l *layers) addModules(modules []*buildpack.Descriptor, info *[]ModuleInfo) (ModuleLayers, error) {
 	out := ModuleLayers{}
 	for _, d := range modules {
+		d, err := withBinary(d, l.bin, l.staging)
+		if err != nil {
+			return nil, err
+		}
 		layer, err := ModuleLayer(d, l.staging)
 		if err != nil {
 			return nil, err
@@ -402,6 +440,7 @@ func tomlBytes(v any) ([]byte, error) {
 // layers collects the layers appended to the build image.
 type layers struct {
 	staging string
+	bin     *builder.Binary // the modules' binary, when not the loaded one
 	adds    []mutate.Addendum
 	files   []string
 	keep    bool

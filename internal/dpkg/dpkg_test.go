@@ -184,3 +184,53 @@ func TestOpenHost(t *testing.T) {
 		t.Errorf("Owner(%s) = %+v, %v; want zlib1g with its version", zlib, p, ok)
 	}
 }
+
+// A root with status.d records and no status file (a target root, a run
+// image) is read through the records and their md5sums; Owner takes a path
+// under the root, and follows a symbolic link no md5sums lists.
+func TestOpenStatusD(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, filepath.FromSlash(StatusDir))
+	lib := filepath.Join(root, "usr", "lib", "aarch64-linux-gnu")
+	for _, d := range []string{dir, lib} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		filepath.Join(dir, "libstdc++6"):          "Package: libstdc++6\nStatus: install ok installed\nArchitecture: arm64\nVersion: 14.2.0-19\n",
+		filepath.Join(dir, "libstdc++6.md5sums"):  "0123456789abcdef0123456789abcdef  usr/lib/aarch64-linux-gnu/libstdc++.so.6.0.33\n",
+		filepath.Join(lib, "libstdc++.so.6.0.33"): "ELF",
+	}
+	for p, data := range files {
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("libstdc++.so.6.0.33", filepath.Join(lib, "libstdc++.so.6")); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ file, want string }{
+		{"/usr/lib/aarch64-linux-gnu/libstdc++.so.6.0.33", "libstdc++6"},
+		{filepath.Join(lib, "libstdc++.so.6.0.33"), "libstdc++6"},
+		{filepath.Join(lib, "libstdc++.so.6"), "libstdc++6"},
+		{"/lib/aarch64-linux-gnu/libstdc++.so.6.0.33", "libstdc++6"},
+		{filepath.Join(lib, "libother.so.1"), ""},
+	} {
+		got := ""
+		if p, ok := db.Owner(tt.file); ok {
+			got = p.Name + " " + p.Arch
+			tt.want += " arm64"
+		}
+		if got != tt.want {
+			t.Errorf("Owner(%s) = %q, want %q", tt.file, got, tt.want)
+		}
+	}
+	if _, err := Open(t.TempDir()); err == nil {
+		t.Error("a root with neither a status file nor status.d: no error")
+	}
+}

@@ -57,7 +57,7 @@ func (b *builderPhase) Build(ctx context.Context, det *DetectResult) (*BuildResu
 		penv["CNB_APP_DIR"] = b.dirs.box.app
 		fmt.Fprintf(b.log, "--- %s %s\n", desc.Info().ID, desc.Info().Version)
 		if err := b.exec(ctx, desc, "build", penv, b.log); err != nil {
-			return nil, fmt.Errorf("buildpack %s failed: %w", desc.Key(), err)
+			return nil, moduleFailed(desc, "build", err)
 		}
 		ls, err := buildpack.ReadLayers(layers)
 		if err != nil {

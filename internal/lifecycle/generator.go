@@ -42,7 +42,7 @@ func (g *generator) Generate(ctx context.Context, exts []*buildpack.Descriptor) 
 		env["CNB_BP_PLAN_PATH"] = filepath.Join(g.dirs.box.plan, filepath.Base(plan))
 		env["CNB_RUN_PATH"] = g.dirs.box.runTOML // the lifecycle's name for its run.toml
 		if err := g.exec(ctx, ext, "generate", env, g.log); err != nil {
-			return "", fmt.Errorf("generating with extension %s: %w", ext.Key(), err)
+			return "", moduleFailed(ext, "generate", err)
 		}
 		if _, err := os.Stat(filepath.Join(out, "build.Dockerfile")); err == nil {
 			return "", fmt.Errorf("extension %s wrote a build.Dockerfile: distill supports run image switches only", ext.Key())

@@ -6,6 +6,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -34,6 +35,9 @@ const (
 	planDir     = "/cnb/plan"
 	outputDir   = "/cnb/output"
 	runTOMLPath = "/cnb/run.toml"
+	// targetRootDir is where buildpacks see the target root (Target.Root)
+	// in a container; in place, it keeps its host path.
+	targetRootDir = "/cnb/target-root"
 )
 
 // Target is the platform a build is for, given to every buildpack as
@@ -41,9 +45,13 @@ const (
 // CNB_TARGET_DISTRO_NAME and CNB_TARGET_DISTRO_VERSION (Buildpack API 0.10,
 // buildpacks/spec buildpack.md "Build: Provided by the Lifecycle"). OS and
 // Arch are GOOS/GOARCH values (linux, amd64, arm64), ArchVariant the OCI
-// variant (v8).
+// variant (v8). Root, when set, is the host directory of the target root
+// (the build image's target-specific packages for Arch, stack.Images
+// TargetRoot): buildpacks get it read-only, named by DISTILL_TARGET_ROOT
+// (buildpack.EnvTargetRoot).
 type Target struct {
 	OS, Arch, ArchVariant, DistroName, DistroVersion string
+	Root                                             string
 }
 
 // DefaultTarget is linux on the driver's architecture, Debian 13.
@@ -61,8 +69,12 @@ func TargetFor(os, arch string) Target {
 	return t
 }
 
-func (t Target) env() []string {
+// env is the target's environment; root is where buildpacks see t.Root.
+func (t Target) env(root string) []string {
 	env := []string{"CNB_TARGET_OS=" + t.OS, "CNB_TARGET_ARCH=" + t.Arch}
+	if t.Root != "" {
+		env = append(env, buildpack.EnvTargetRoot+"="+root)
+	}
 	if t.ArchVariant != "" {
 		env = append(env, "CNB_TARGET_ARCH_VARIANT="+t.ArchVariant)
 	}
@@ -107,9 +119,44 @@ type container struct {
 // exec runs <module>/bin/<name> with env, its output going to out.
 func (c *container) exec(ctx context.Context, d *buildpack.Descriptor, name string, env buildpack.Env, out io.Writer) error {
 	return c.runner.Run(ctx, sandbox.Process{
-		Args: []string{filepath.Join(c.dirs.module(d), "bin", name)}, Env: append(env.List(), c.target.env()...),
-		Dir: c.dirs.box.app, Home: env["HOME"], UID: c.uid, GID: c.gid, Mounts: c.dirs.mountsFor(c.mods), Stdout: out, Stderr: out,
+		Args: []string{filepath.Join(c.dirs.module(d), "bin", name)}, Env: append(env.List(), c.target.env(c.targetRoot())...),
+		Dir: c.dirs.box.app, Home: env["HOME"], UID: c.uid, GID: c.gid, Mounts: c.mounts(), Stdout: out, Stderr: out,
 	})
+}
+
+// mounts are the build's mounts (workDirs.mountsFor) and the target root,
+// read-only.
+func (c *container) mounts() []sandbox.Mount {
+	m := c.dirs.mountsFor(c.mods)
+	if c.target.Root != "" {
+		m = append(m, sandbox.Mount{Source: c.target.Root, Destination: c.targetRoot(), ReadOnly: true})
+	}
+	return m
+}
+
+// targetRoot is where buildpacks see the target root: targetRootDir in a
+// container (the modules are mounted under cnbDir); in place, where every
+// mount is an identity mount, its host path.
+func (c *container) targetRoot() string {
+	if c.dirs.modules == "" {
+		return c.target.Root
+	}
+	return targetRootDir
+}
+
+// moduleFailed is the error of a module's bin/<name> that failed. An exit
+// status is reported without the module's path inside the container: the
+// module has printed why, above.
+func moduleFailed(d *buildpack.Descriptor, name string, err error) error {
+	kind := "buildpack"
+	if d.IsExtension() {
+		kind = "extension"
+	}
+	var exit *sandbox.ExitError
+	if errors.As(err, &exit) {
+		return fmt.Errorf("%s %s failed in bin/%s (exit status %d): its output above says why", kind, d.Key(), name, exit.Code)
+	}
+	return fmt.Errorf("%s %s failed in bin/%s: %w", kind, d.Key(), name, err)
 }
 
 // phase prints a pack-like phase header.

@@ -433,7 +433,7 @@ func TestSeamRunImage(t *testing.T) {
 			},
 			wantErr: "extension test/other@1.0 wrote a build.Dockerfile: distill supports run image switches only"},
 		{name: "a failing generate fails the build", other: func(*fakeCall) error { return fmt.Errorf("no network") },
-			wantErr: "generating with extension test/other@1.0: /cnb/extensions/test_other/1.0/bin/generate: exit status 1"},
+			wantErr: "extension test/other@1.0 failed in bin/generate (exit status 1): its output above says why"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			static, other := fakeModule(t, "test/static", true), fakeModule(t, "test/other", true)
@@ -508,7 +508,7 @@ func TestSeamReadOnly(t *testing.T) {
 			s.runner.on(mods["test/a"], "detect", passWith(selfPlan("a")))
 			s.runner.on(mods["test/a"], "build", func(c *fakeCall) error { return c.write(c.path(dirVar, "x"), "x") })
 			_, err := s.build(t)
-			checkParts(t, err, "buildpack test/a@1.0 failed: /cnb/buildpacks/test_a/1.0/bin/build: exit status 1")
+			checkParts(t, err, "buildpack test/a@1.0 failed in bin/build (exit status 1): its output above says why")
 		})
 	}
 }

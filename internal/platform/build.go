@@ -52,6 +52,11 @@ type BuildOptions struct {
 	// CAFile, when set, becomes a ca-certificates service binding so every
 	// tool in the build trusts those CAs (a TLS-intercepting proxy's, say).
 	CAFile string
+	// CASiteOnly says CAFile is the host's own bundle ($SSL_CERT_FILE or the
+	// distribution's), not one the user named: only its certificates that
+	// the host's distribution does not ship (DistroCADir) are passed, and no
+	// binding when there are none.
+	CASiteOnly bool
 	// Compression of the layers the build adds (default zstd).
 	Compression image.Compression
 	// Platforms are the platforms to build for (ParsePlatforms); none is
@@ -102,7 +107,7 @@ func Build(ctx context.Context, o BuildOptions) (report.Reports, error) {
 		sum := sha256.Sum256([]byte(app))
 		o.CacheDir = filepath.Join(CacheRoot(), "cache", hex.EncodeToString(sum[:8]))
 	}
-	bindings, err := allBindings(o.CAFile, o.Bindings)
+	bindings, err := allBindings(o.CAFile, o.CASiteOnly, o.Bindings)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +162,12 @@ func buildPlatform(ctx context.Context, o BuildOptions, app string, b *builder.B
 	if err != nil {
 		return nil, err
 	}
+	target := lifecycle.TargetFor(p.OS, p.Architecture)
+	if images.TargetRoot != nil {
+		if target.Root, err = unpackCached(ctx, images.TargetRoot, "the target root for "+p.String(), o.Log); err != nil {
+			return nil, err
+		}
+	}
 	cacheDir := platformCacheDir(o.CacheDir, p)
 	if err := cacheprune.Use(cacheDir); err != nil {
 		return nil, err
@@ -183,7 +194,7 @@ func buildPlatform(ctx context.Context, o BuildOptions, app string, b *builder.B
 		ResolveImage: images.Resolve,
 		Cache:        cache,
 		Compression:  o.Compression,
-		Target:       lifecycle.TargetFor(p.OS, p.Architecture),
+		Target:       target,
 		Log:          o.Log,
 	})
 	if err != nil && multi {
@@ -292,7 +303,8 @@ func write(ctx context.Context, results []*lifecycle.Result, o BuildOptions, bud
 		}
 		reps[i], imgs[i] = rep, res.Image
 	}
-	if err := writeTargets(ctx, o, imgs); err != nil {
+	all := image.PlatformImages{Platforms: o.Platforms, Images: imgs, Main: mainPlatform(o.Platforms), What: "image"}
+	if err := all.WriteAll(ctx, o.Targets, o.Log); err != nil {
 		return nil, err
 	}
 	for i, res := range results {
@@ -301,48 +313,6 @@ func write(ctx context.Context, results []*lifecycle.Result, o BuildOptions, bud
 		}
 	}
 	return reps, nil
-}
-
-// writeTargets writes the one image, or for several platforms their image
-// index to every IndexTarget and the main platform's image to the others.
-func writeTargets(ctx context.Context, o BuildOptions, imgs []v1.Image) error {
-	var idx v1.ImageIndex
-	if len(imgs) > 1 {
-		var err error
-		if idx, err = imageIndex(o.Platforms, imgs); err != nil {
-			return err
-		}
-	}
-	main := mainPlatform(o.Platforms)
-	for _, t := range o.Targets {
-		it, ok := t.(image.IndexTarget)
-		switch {
-		case idx == nil:
-			if err := t.Write(ctx, imgs[0]); err != nil {
-				return fmt.Errorf("writing image to %s: %w", t, err)
-			}
-			fmt.Fprintf(o.Log, "Wrote %s\n", t)
-		case ok:
-			if err := it.WriteIndex(ctx, idx); err != nil {
-				return fmt.Errorf("writing image index to %s: %w", t, err)
-			}
-			fmt.Fprintf(o.Log, "Wrote %s (image index: %s)\n", t, platformList(o.Platforms))
-		default:
-			if err := t.Write(ctx, imgs[main]); err != nil {
-				return fmt.Errorf("writing image to %s: %w", t, err)
-			}
-			fmt.Fprintf(o.Log, "Wrote %s (the %s image only: it holds one platform)\n", t, o.Platforms[main])
-		}
-	}
-	return nil
-}
-
-func platformList(ps []v1.Platform) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
-	}
-	return strings.Join(s, ", ")
 }
 
 // userEnv is the builder's [[build.env]] overridden by the user's --env.
@@ -357,10 +327,11 @@ func userEnv(b *builder.Builder, env map[string]string) map[string]string {
 	return out
 }
 
-// allBindings is the ca-certificates binding of caFile (if any) and the
-// user's --binding directories.
-func allBindings(caFile string, dirs []string) ([]lifecycle.Binding, error) {
-	bindings, err := caBinding(caFile)
+// allBindings is the ca-certificates binding of caFile (if any; siteOnly:
+// its site CAs only, see BuildOptions.CASiteOnly) and the user's --binding
+// directories.
+func allBindings(caFile string, siteOnly bool, dirs []string) ([]lifecycle.Binding, error) {
+	bindings, err := caBinding(caFile, siteOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -376,13 +347,18 @@ func allBindings(caFile string, dirs []string) ([]lifecycle.Binding, error) {
 	return append(bindings, user...), nil
 }
 
-func caBinding(caFile string) ([]lifecycle.Binding, error) {
+func caBinding(caFile string, siteOnly bool) ([]lifecycle.Binding, error) {
 	if caFile == "" {
 		return nil, nil
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading CA file %s for the ca-certificates binding: %w", caFile, err)
+	}
+	if siteOnly {
+		if pem, err = siteCAs(pem, DistroCADir); err != nil || pem == nil {
+			return nil, err
+		}
 	}
 	return []lifecycle.Binding{{Name: "ca-certificates", Type: "ca-certificates", Files: map[string][]byte{"ca-certificates.crt": pem}}}, nil
 }

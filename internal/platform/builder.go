@@ -54,6 +54,10 @@ func builderImages(log io.Writer) *stack.Images {
 // (a direct build runs in it and never needs it).
 type Images struct {
 	RunRefs []string // the builder's run images, the default first
+	// TargetRoot is the build image's target root for a foreign
+	// architecture (stack.Images.TargetRoot); nil for the running one, or
+	// when the builder's stacks define none.
+	TargetRoot v1.Image
 
 	buildRef string
 	resolved map[string]v1.Image
@@ -97,6 +101,9 @@ func ResolveImages(ctx context.Context, b *builder.Builder, arch string, log io.
 			return nil, fmt.Errorf("%s: image %s: %w", b.Config.Path, ref, err)
 		}
 		imgs.resolved[ref] = img
+	}
+	if imgs.TargetRoot, err = resolver.TargetRoot(ctx, imgs.buildRef); err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Config.Path, err)
 	}
 	return imgs, nil
 }

@@ -7,9 +7,6 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/distill-build/distill/internal/lifecycle"
 )
@@ -93,24 +90,4 @@ func platformCacheDir(dir string, p v1.Platform) string {
 		return dir
 	}
 	return dir + "-" + p.OS + "-" + p.Architecture
-}
-
-// imageIndex is the OCI image index of imgs, one manifest per platform in
-// the order given, each descriptor carrying its platform (OCI image-spec
-// image-index.md, "platform").
-func imageIndex(platforms []v1.Platform, imgs []v1.Image) (v1.ImageIndex, error) {
-	if len(platforms) != len(imgs) {
-		return nil, fmt.Errorf("image index: %d platforms for %d images", len(platforms), len(imgs))
-	}
-	adds := make([]mutate.IndexAddendum, len(imgs))
-	for i, img := range imgs {
-		mt, err := img.MediaType()
-		if err != nil {
-			return nil, fmt.Errorf("image index: the %s image: %w", platforms[i], err)
-		}
-		p := platforms[i]
-		adds[i] = mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{MediaType: mt, Platform: &p}}
-	}
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	return mutate.AppendManifests(idx, adds...), nil
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 func TestParsePlatforms(t *testing.T) {
@@ -71,43 +69,5 @@ func TestPlatformCacheDir(t *testing.T) {
 		if got := platformCacheDir("/c/app", tc.p); got != tc.want {
 			t.Errorf("platformCacheDir(%s) = %q, want %q", tc.p, got, tc.want)
 		}
-	}
-}
-
-func TestImageIndex(t *testing.T) {
-	platforms := []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"}}
-	var imgs []v1.Image
-	for range platforms {
-		img, err := random.Image(64, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		imgs = append(imgs, img)
-	}
-	idx, err := imageIndex(platforms, imgs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mt, _ := idx.MediaType(); mt != types.OCIImageIndex {
-		t.Errorf("index media type %s, want %s", mt, types.OCIImageIndex)
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Manifests) != 2 {
-		t.Fatalf("%d manifests, want 2", len(m.Manifests))
-	}
-	for i, d := range m.Manifests {
-		want, _ := imgs[i].Digest()
-		if d.Digest != want || d.Platform == nil || !d.Platform.Equals(platforms[i]) {
-			t.Errorf("manifest %d: %s %v, want %s %v", i, d.Digest, d.Platform, want, platforms[i])
-		}
-		if mt, _ := imgs[i].MediaType(); d.MediaType != mt {
-			t.Errorf("manifest %d media type %s, want %s", i, d.MediaType, mt)
-		}
-	}
-	if _, err := imageIndex(platforms, imgs[:1]); err == nil {
-		t.Error("imageIndex with fewer images than platforms: no error")
 	}
 }

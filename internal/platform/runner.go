@@ -76,21 +76,31 @@ func runcSandbox(ctx context.Context, buildImage imageSource, name string, log i
 		return nil, err
 	}
 	env["HOME"] = "/home/" + userName(cf.Config.User, uid)
-	digest, err := img.Digest()
+	rootfs, err := unpackCached(ctx, img, "build image "+name, log)
 	if err != nil {
-		return nil, fmt.Errorf("reading build image %s: %w", name, err)
-	}
-	rootfs := filepath.Join(CacheRoot(), "rootfs", digest.Hex)
-	if _, err := os.Stat(rootfs); err != nil {
-		fmt.Fprintf(log, "Unpacking build image %s\n", name)
-	}
-	if err := image.Unpack(ctx, img, rootfs); err != nil {
-		return nil, err
-	}
-	if err := cacheprune.Use(rootfs); err != nil {
 		return nil, err
 	}
 	return &buildSandbox{runner: &sandbox.Runc{Rootfs: rootfs}, env: env, uid: uid, gid: gid}, nil
+}
+
+// unpackCached unpacks img (what, for messages: "build image distill/build")
+// once per digest under CacheRoot's rootfs/ and returns the directory.
+func unpackCached(ctx context.Context, img v1.Image, what string, log io.Writer) (string, error) {
+	digest, err := img.Digest()
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", what, err)
+	}
+	dir := filepath.Join(CacheRoot(), "rootfs", digest.Hex)
+	if _, err := os.Stat(dir); err != nil {
+		fmt.Fprintf(log, "Unpacking %s\n", what)
+	}
+	if err := image.Unpack(ctx, img, dir); err != nil {
+		return "", err
+	}
+	if err := cacheprune.Use(dir); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // host is what the choice between runc and direct rests on.

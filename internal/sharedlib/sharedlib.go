@@ -43,6 +43,15 @@ type Library struct {
 // that provided does not cover, sorted by soname. Files that are not ELF are skipped. A library
 // found nowhere is an error naming the file that needs it.
 func Needed(files []string, provided func(soname string) bool) ([]Library, error) {
+	return NeededIn("/", files, provided)
+}
+
+// NeededIn is Needed for files of the system at root (a target root: another architecture's
+// Debian packages, internal/buildpack.TargetRoot): libraries are looked up in root's library
+// directories for each file's machine, and Library.Path is a path under root. A library that
+// resolves outside root is an error.
+func NeededIn(root string, files []string, provided func(soname string) bool) ([]Library, error) {
+	root = filepath.Clean(root)
 	found := map[string]Library{}
 	queue := slices.Clone(files)
 	seen := map[string]bool{}
@@ -61,7 +70,7 @@ func Needed(files []string, provided func(soname string) bool) ([]Library, error
 			if provided(d) || found[d].Path != "" || deps.bundled(d) {
 				continue
 			}
-			p, err := resolve(d, deps.machine)
+			p, err := resolve(root, d, deps.machine)
 			if err != nil {
 				return nil, fmt.Errorf("%s needs %s: %w", file, d, err)
 			}
@@ -166,13 +175,21 @@ func libDirs(m elf.Machine) []string {
 	return append(dirs, "/lib64", "/usr/lib64", "/lib", "/usr/lib")
 }
 
-// resolve finds soname in the build image's library directories for machine.
-func resolve(soname string, m elf.Machine) (string, error) {
+// resolve finds soname in the library directories for machine of the system at root.
+func resolve(root, soname string, m elf.Machine) (string, error) {
 	for _, dir := range libDirs(m) {
-		p, err := filepath.EvalSymlinks(filepath.Join(dir, soname))
-		if err == nil {
-			return p, nil
+		p, err := filepath.EvalSymlinks(filepath.Join(root, dir, soname))
+		if err != nil {
+			continue
 		}
+		if rel, err := filepath.Rel(root, p); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return "", fmt.Errorf("%s resolves to %s, outside %s", filepath.Join(root, dir, soname), p, root)
+		}
+		return p, nil
 	}
-	return "", fmt.Errorf("not found in %s", strings.Join(libDirs(m), ", "))
+	where := strings.Join(libDirs(m), ", ")
+	if root != "/" {
+		where += " under " + root
+	}
+	return "", fmt.Errorf("not found in %s", where)
 }

@@ -5,6 +5,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +58,9 @@ type buildOptions struct {
 	mirrors  []string
 	tool     string
 	arch     string
+	// binfmtDir is the binfmt_misc mount read to tell whether a foreign
+	// arch's maintainer scripts can run (BinfmtDir).
+	binfmtDir string
 }
 
 // Option configures Build.
@@ -77,9 +82,14 @@ func WithWorkDir(dir string) Option { return func(o *buildOptions) { o.workDir =
 func WithMirrors(m ...string) Option { return func(o *buildOptions) { o.mirrors = m } }
 
 // WithArch builds the image for GOARCH arch (default: the running
-// architecture's). A foreign architecture needs an extract-variant stack:
-// packages are unpacked, never run, so no emulation is needed.
+// architecture's). An extract-variant stack builds for any architecture:
+// packages are unpacked, never run. Any other variant runs maintainer
+// scripts, so a foreign architecture needs an enabled binfmt_misc handler
+// for it (Emulates); without one Build fails saying what to install.
 func WithArch(arch string) Option { return func(o *buildOptions) { o.arch = arch } }
+
+// WithBinfmtDir reads binfmt_misc handlers from dir instead of BinfmtDir.
+func WithBinfmtDir(dir string) Option { return func(o *buildOptions) { o.binfmtDir = dir } }
 
 // debArch maps GOARCH to Debian's architecture names.
 func debArch(goarch string) string {
@@ -97,11 +107,12 @@ func debArch(goarch string) string {
 
 // Build builds the image d describes for the running architecture, or
 // WithArch's. A foreign architecture with a stack that runs maintainer
-// scripts (any variant but extract) is an error: they would need emulation. The
+// scripts (any variant but extract) needs emulation: without a binfmt_misc
+// handler for it, an error saying so. The
 // returned image holds one layer, kept compressed in memory; nothing stays
 // on disk, whether Build succeeds or not.
 func Build(ctx context.Context, d *Definition, opts ...Option) (v1.Image, error) {
-	o := buildOptions{tool: "mmdebstrap", arch: runtime.GOARCH}
+	o := buildOptions{tool: "mmdebstrap", arch: runtime.GOARCH, binfmtDir: BinfmtDir}
 	if m := os.Getenv(MirrorEnv); m != "" {
 		o.mirrors = splitMirrors(m)
 	}
@@ -113,7 +124,14 @@ func Build(ctx context.Context, d *Definition, opts ...Option) (v1.Image, error)
 	}
 	log := o.log.With("stack", d.Image)
 	if o.arch != runtime.GOARCH && !d.Extract() {
-		return nil, fmt.Errorf("building %s for linux/%s: %s has variant %q, whose maintainer scripts would have to run under emulation; only variant \"extract\" stacks (run images) build for a foreign architecture", d.Image, o.arch, d.file, d.Variant)
+		ok, err := Emulates(o.binfmtDir, o.arch)
+		if err != nil {
+			return nil, fmt.Errorf("building %s for linux/%s: %w", d.Image, o.arch, err)
+		}
+		if !ok {
+			return nil, emulationError(d, o.arch)
+		}
+		log.Info("maintainer scripts run under emulation (binfmt_misc)", "arch", o.arch)
 	}
 	if _, err := exec.LookPath(o.tool); err != nil {
 		return nil, fmt.Errorf("building %s: %w (install mmdebstrap)", d.Image, err)
@@ -246,33 +264,9 @@ func selectRootfs(d *Definition, src *tree) (rootfs, []PackageVersion, error) {
 	var pkgs []PackageVersion
 	u := d.User
 	if d.Extract() {
-		debs, err := readDebs(src)
-		if err != nil {
+		var err error
+		if pkgs, err = selectPackages(d, src, rfs); err != nil {
 			return nil, nil, err
-		}
-		if err := checkDepends(d, debs); err != nil {
-			return nil, nil, err
-		}
-		for _, p := range d.Packages {
-			pkg := debs[p.Name]
-			for _, name := range pkg.paths {
-				if !keepPath(d, &p, name) {
-					continue
-				}
-				e := src.entries[name]
-				if e == nil {
-					return nil, nil, fmt.Errorf("%s of %s is missing from the unpacked tree", name, p.Name)
-				}
-				rfs[name] = e
-			}
-			pkgs = append(pkgs, PackageVersion{Name: pkg.name, Version: pkg.version})
-			if d.StatusD {
-				rec, err := dpkg.StatusRecord(pkg.control)
-				if err != nil {
-					return nil, nil, fmt.Errorf("%s: %w", p.Name, err)
-				}
-				rfs.addFile(dpkg.StatusDir+"/"+p.Name, rec, 0o644, 0, 0)
-			}
 		}
 		rfs.addFile("etc/passwd", passwdFile(u), 0o644, 0, 0)
 		rfs.addFile("etc/group", groupFile(u), 0o644, 0, 0)
@@ -329,6 +323,54 @@ func selectRootfs(d *Definition, src *tree) (rootfs, []PackageVersion, error) {
 	}
 	rfs.addParents(src)
 	return rfs, pkgs, nil
+}
+
+// selectPackages puts the kept paths of d's packages (variant "extract") from
+// src into rfs, with their status.d records (status_d): <pkg> and
+// <pkg>.md5sums, the md5 of each regular file kept, as dpkg writes them.
+func selectPackages(d *Definition, src *tree, rfs rootfs) ([]PackageVersion, error) {
+	debs, err := readDebs(src)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDepends(d, debs); err != nil {
+		return nil, err
+	}
+	var pkgs []PackageVersion
+	for _, p := range d.Packages {
+		pkg := debs[p.Name]
+		var sums []string
+		for _, name := range pkg.paths {
+			if !keepPath(d, &p, name) {
+				continue
+			}
+			e := src.entries[name]
+			if e == nil {
+				return nil, fmt.Errorf("%s of %s is missing from the unpacked tree", name, p.Name)
+			}
+			rfs[name] = e
+			if d.StatusD && (e.typ == tar.TypeReg || e.link != nil) {
+				h := md5.New()
+				if _, err := io.Copy(h, src.open(e)); err != nil {
+					return nil, fmt.Errorf("%s of %s: %w", name, p.Name, err)
+				}
+				sums = append(sums, hex.EncodeToString(h.Sum(nil))+"  "+name)
+			}
+		}
+		pkgs = append(pkgs, PackageVersion{Name: pkg.name, Version: pkg.version})
+		if d.StatusD {
+			rec, err := dpkg.StatusRecord(pkg.control)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.Name, err)
+			}
+			rfs.addFile(dpkg.StatusDir+"/"+p.Name, rec, 0o644, 0, 0)
+			if len(sums) > 0 {
+				sort.Strings(sums)
+				rfs.addFile(dpkg.StatusDir+"/"+p.Name+".md5sums", []byte(strings.Join(sums, "\n")+"\n"), 0o644, 0, 0)
+			}
+		}
+	}
+	return pkgs, nil
 }
 
 // checkDepends makes sure every dependency of a listed package is in the

@@ -44,8 +44,15 @@ type Definition struct {
 	Variant string `toml:"variant"`
 	// StackID goes to io.buildpacks.stack.id.
 	StackID string `toml:"stack_id"`
-	// StatusD writes /var/lib/dpkg/status.d/<pkg> records (extract variant).
+	// StatusD writes /var/lib/dpkg/status.d/<pkg> records and
+	// <pkg>.md5sums (extract variant).
 	StatusD bool `toml:"status_d"`
+	// TargetOf makes this stack (variant "extract") the target root of the
+	// build image it names, defined in the same directory: the
+	// target-specific packages buildpacks copy into launch layers, built for
+	// the target's architecture when that is not the build image's and given
+	// to buildpacks as DISTILL_TARGET_ROOT (internal/buildpack.TargetRoot).
+	TargetOf string `toml:"target_of"`
 	// Exclude drops paths (doublestar globs relative to /) from every package;
 	// a matched directory is dropped with everything below it. For installing
 	// variants they are also passed to dpkg as path-exclude.
@@ -153,7 +160,22 @@ func LoadDir(dir string) ([]*Definition, error) {
 		refs[d.Image] = f
 		defs = append(defs, d)
 	}
+	for _, d := range defs {
+		if d.TargetOf != "" && find(defs, d.TargetOf) == nil {
+			return nil, fmt.Errorf("%s: target_of: %q is not defined in %s", d.file, d.TargetOf, dir)
+		}
+	}
 	return defs, nil
+}
+
+// find is the definition of defs whose ref is ref, nil when none is.
+func find(defs []*Definition, ref string) *Definition {
+	for _, d := range defs {
+		if SameRef(d.Ref(), ref) {
+			return d
+		}
+	}
+	return nil
 }
 
 // Ref is the image reference, e.g. "distill/run:static".
@@ -168,6 +190,9 @@ func (d *Definition) File() string { return d.file }
 func (d *Definition) Digest() string {
 	h := sha256.New()
 	h.Write([]byte("distill-stack/v3\x00"))
+	if d.StatusD {
+		h.Write([]byte("md5sums\x00")) // status.d records gained <pkg>.md5sums
+	}
 	h.Write(d.raw)
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
@@ -247,6 +272,12 @@ func (d *Definition) validateRequired() error {
 		return ferr("distro.version", "required")
 	case len(d.Packages) == 0:
 		return ferr("packages", "at least one package is required")
+	}
+	if d.TargetOf != "" && !refRe.MatchString(d.TargetOf) {
+		return ferr("target_of", "%q is not an image reference like distill/build:latest", d.TargetOf)
+	}
+	if d.TargetOf != "" && !d.Extract() {
+		return ferr("target_of", "needs variant \"extract\": a target root is built for other architectures without emulation")
 	}
 	if d.StatusD && !d.Extract() {
 		return ferr("status_d", "only for variant \"extract\" (installing variants keep dpkg's own status)")

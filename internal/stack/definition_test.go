@@ -3,6 +3,7 @@ package stack
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -104,6 +105,13 @@ func TestLoadErrors(t *testing.T) {
 		{"bad variant", func(s string) string { return strings.Replace(s, `variant = "extract"`, `variant = "fat"`, 1) }, `variant: unknown variant "fat"`},
 		{"missing stack id", func(s string) string { return strings.Replace(s, `stack_id = "io.distill.stacks.trixie"`, "", 1) }, "stack_id: required"},
 		{"missing distro version", func(s string) string { return strings.Replace(s, `version = "13"`, "", 1) }, "distro.version: required"},
+		{"bad target_of", func(s string) string {
+			return strings.Replace(s, `title = "t"`, `title = "t"`+"\ntarget_of = \"Build//x\"", 1)
+		}, "target_of: "},
+		{"target_of needs extract", func(s string) string {
+			s = strings.Replace(s, `title = "t"`, `title = "t"`+"\ntarget_of = \"distill/build:latest\"", 1)
+			return strings.Replace(strings.Replace(s, `variant = "extract"`, `variant = "minbase"`, 1), "status_d = true", "", 1)
+		}, "target_of: needs variant"},
 		{"status_d needs extract", func(s string) string {
 			s = strings.Replace(s, `variant = "extract"`, `variant = "minbase"`, 1)
 			return s
@@ -168,6 +176,26 @@ func TestLoadDir(t *testing.T) {
 	}
 	if _, err := LoadDir(t.TempDir()); err == nil {
 		t.Error("empty dir: no error")
+	}
+}
+
+// A target root (target_of) names a build image of its directory, and is
+// left out of StackRefs: only a build for a foreign architecture uses it.
+func TestLoadDirTargetOf(t *testing.T) {
+	dir := t.TempDir()
+	writeDef(t, dir, "a.toml", validStatic)
+	writeDef(t, dir, "b.toml", strings.Replace(validStatic, `ref = "distill/run:static"`, `ref = "distill/build:target"`+"\ntarget_of = \"distill/run:static\"", 1))
+	images := &Images{StacksDir: dir}
+	refs, err := images.StackRefs()
+	if err != nil || !slices.Equal(refs, []string{"distill/run:static"}) {
+		t.Errorf("StackRefs = %v, %v; want only distill/run:static", refs, err)
+	}
+	if img, err := images.TargetRoot(t.Context(), "distill/run:static"); img != nil || err != nil {
+		t.Errorf("TargetRoot for the running architecture = %v, %v; want nothing", img, err)
+	}
+	writeDef(t, dir, "b.toml", strings.Replace(validStatic, `ref = "distill/run:static"`, `ref = "distill/build:target"`+"\ntarget_of = \"distill/build:latest\"", 1))
+	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), `b.toml: target_of: "distill/build:latest" is not defined in`) {
+		t.Errorf("unknown target_of: %v", err)
 	}
 }
 

@@ -42,7 +42,8 @@ func NewImages(stacksDir string, log io.Writer) (*Images, error) {
 	return &Images{Store: store, StacksDir: stacksDir, Log: log}, nil
 }
 
-// StackRefs lists the images StacksDir defines.
+// StackRefs lists the images StacksDir defines, but for target roots
+// (target_of), which only builds for a foreign architecture use (TargetRoot).
 func (i *Images) StackRefs() ([]string, error) {
 	if i.StacksDir == "" {
 		return nil, nil
@@ -53,9 +54,35 @@ func (i *Images) StackRefs() ([]string, error) {
 	}
 	var refs []string
 	for _, d := range defs {
-		refs = append(refs, d.Ref())
+		if d.TargetOf == "" {
+			refs = append(refs, d.Ref())
+		}
 	}
 	return refs, nil
+}
+
+// TargetRoot resolves, for a foreign Arch, the target root of the build
+// image buildRef (the stack whose target_of names it), building it on first
+// use. It returns nil, with no error, for the running architecture, or when
+// StacksDir defines no target root of buildRef.
+func (i *Images) TargetRoot(ctx context.Context, buildRef string) (v1.Image, error) {
+	if !i.foreign() || i.StacksDir == "" {
+		return nil, nil
+	}
+	defs, err := LoadDir(i.StacksDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		if d.TargetOf != "" && SameRef(d.TargetOf, buildRef) {
+			img, err := i.stackImage(ctx, d)
+			if err != nil {
+				return nil, fmt.Errorf("target root %s of %s: %w", d.Ref(), buildRef, err)
+			}
+			return img, nil
+		}
+	}
+	return nil, nil
 }
 
 // Resolve returns the image named ref.
@@ -101,12 +128,7 @@ func (i *Images) definition(ref string) (*Definition, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range defs {
-		if SameRef(d.Ref(), ref) {
-			return d, nil
-		}
-	}
-	return nil, nil
+	return find(defs, ref), nil
 }
 
 func (i *Images) stackImage(ctx context.Context, def *Definition) (v1.Image, error) {
