@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,9 +12,10 @@ import (
 )
 
 // TestBudget: distill build with a size budget the Go sample exceeds (from
-// --max-size, then from project.toml) fails naming the budget, the
-// overshoot, the table and the largest file, and writes no image (but the
-// JSON and HTML reports asked for); a flag
+// --max-size, then from project.toml, then for two platforms) fails naming
+// the budget, the overshoot (and the platform), the table and the largest
+// file, and writes no image (but the JSON and HTML reports asked for, every
+// platform's); a flag
 // over the image's size lets the build through.
 func TestBudget(t *testing.T) {
 	testenv.Slow(t, "an integration test: builds, loads and runs real images")
@@ -29,9 +31,11 @@ func TestBudget(t *testing.T) {
 		name       string
 		args       []string
 		wantSource string
+		platforms  int // in the JSON report's "platforms" list (0: a single report)
 	}{
 		{name: "project.toml", wantSource: "project.toml [io.distill.build] max-size 1MB"},
 		{name: "--max-size", args: []string{"--max-size", "2MB"}, wantSource: "over the budget of 2.0 MB (--max-size 2MB)"},
+		{name: "two platforms", args: []string{"--max-size", "2MB", "--platform", "linux/amd64,linux/arm64"}, wantSource: "the linux/amd64 image sha256:", platforms: 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "image")
@@ -52,6 +56,10 @@ func TestBudget(t *testing.T) {
 				if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
 					t.Errorf("no report %s after a build over budget: %v", p, err)
 				}
+			}
+			var rep struct{ Platforms []json.RawMessage }
+			if data, err := os.ReadFile(jsonReport); err != nil || json.Unmarshal(data, &rep) != nil || len(rep.Platforms) != tt.platforms {
+				t.Errorf("the JSON report has %d platforms, want %d (%v)", len(rep.Platforms), tt.platforms, err)
 			}
 			if _, err := os.Stat(out); !os.IsNotExist(err) {
 				t.Errorf("the target %s exists after a build over budget (%v)", out, err)

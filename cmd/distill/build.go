@@ -115,8 +115,8 @@ func runBuild(cmd *cobra.Command, app string, f buildFlags) error {
 	})
 	var over *budget.ExceededError
 	if errors.As(err, &over) && f.reportJSON != "" {
-		// No image, but the report of the one that was too big.
-		if jerr := writeReportJSON(f.reportJSON, report.Reports{over.Report}); jerr != nil {
+		// No image, but the report of what was built (every platform's).
+		if jerr := writeReportJSON(f.reportJSON, reps); jerr != nil {
 			return errors.Join(err, jerr)
 		}
 	}

@@ -53,8 +53,12 @@ type ExceededError struct {
 
 func (e *ExceededError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "image %s is %s compressed, over the budget of %s (%s %s) by %s; no image was written\n",
-		e.Report.Digest, report.Size(e.Size), report.Size(e.Budget.Max), e.Budget.Source, e.Budget.Spec, report.Size(e.Size-e.Budget.Max))
+	what := "image"
+	if e.Report.Platform != "" {
+		what = "the " + e.Report.Platform + " image"
+	}
+	fmt.Fprintf(&b, "%s %s is %s compressed, over the budget of %s (%s %s) by %s; no image was written\n",
+		what, e.Report.Digest, report.Size(e.Size), report.Size(e.Budget.Max), e.Budget.Source, e.Budget.Spec, report.Size(e.Size-e.Budget.Max))
 	if err := e.Report.WriteText(&b); err != nil {
 		fmt.Fprintf(&b, "(the size table: %v)\n", err)
 	}

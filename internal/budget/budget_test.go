@@ -91,13 +91,17 @@ func TestCheck(t *testing.T) {
 		name     string
 		max      int64
 		exceeded bool
+		platform string // the report's, in a multi-platform build
 	}{
 		{name: "no budget", max: 0},
 		{name: "within", max: 23_500},
 		{name: "over", max: 10_000, exceeded: true},
+		{name: "over, one platform of several", max: 10_000, exceeded: true, platform: "linux/arm64"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(context.Background(), img, rep, names, Budget{Max: tt.max, Spec: "10kB", Source: "--max-size"})
+			rep := *rep
+			rep.Platform = tt.platform
+			err := Check(context.Background(), img, &rep, names, Budget{Max: tt.max, Spec: "10kB", Source: "--max-size"})
 			var ex *ExceededError
 			if !tt.exceeded {
 				if err != nil {
@@ -117,6 +121,13 @@ func TestCheck(t *testing.T) {
 				t.Errorf("largest files %+v, want %v", ex.Largest, wantFiles)
 			}
 			msg := err.Error()
+			lead := "image sha256:abc is "
+			if tt.platform != "" {
+				lead = "the " + tt.platform + " image sha256:abc is "
+			}
+			if !strings.HasPrefix(msg, lead) {
+				t.Errorf("error does not start with %q:\n%s", lead, msg)
+			}
 			for _, want := range []string{"23.5 kB compressed, over the budget of 10.0 kB (--max-size 10kB) by 13.5 kB", "no image was written", "LAYER", "TOTAL", "50.0 kB  /layers/distill_go/app/bin/app  (distill/go:app)"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error lacks %q:\n%s", want, msg)

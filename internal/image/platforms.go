@@ -67,7 +67,11 @@ func (p PlatformImages) WriteAll(ctx context.Context, targets []Target, log io.W
 			if err := it.WriteIndex(ctx, idx); err != nil {
 				return fmt.Errorf("writing %s index to %s: %w", p.What, t, err)
 			}
-			fmt.Fprintf(log, "Wrote %s to %s (image index: %s)\n", p.What, t, PlatformList(p.Platforms))
+			d, err := idx.Digest()
+			if err != nil {
+				return fmt.Errorf("%s index digest: %w", p.What, err)
+			}
+			fmt.Fprintf(log, "Wrote %s to %s (image index %s: %s)\n", p.What, t, d, PlatformList(p.Platforms))
 		default:
 			if err := t.Write(ctx, p.Images[p.Main]); err != nil {
 				return fmt.Errorf("writing %s to %s: %w", p.What, t, err)

@@ -106,6 +106,9 @@ func TestWriteAll(t *testing.T) {
 			if !strings.Contains(log.String(), "Wrote image to oci:") {
 				t.Errorf("log %q names no write", log.String())
 			}
+			if tc.n > 1 && !strings.Contains(log.String(), "(image index "+want.String()+": linux/amd64, linux/arm64/v8)") {
+				t.Errorf("log %q names neither the index digest %s nor the platforms", log.String(), want)
+			}
 		})
 	}
 }

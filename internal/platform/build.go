@@ -129,11 +129,14 @@ func Build(ctx context.Context, o BuildOptions) (report.Reports, error) {
 	}
 	reps, err := write(ctx, results, o, bud)
 	var over *budget.ExceededError
-	if errors.As(err, &over) && o.ReportHTML != "" {
-		// No image is written, but the page shows where the bytes went.
-		if herr := writeHTMLReport(ctx, o, over.Report, imageOf(results, over.Report.Digest)); herr != nil {
-			return nil, errors.Join(err, herr)
+	if errors.As(err, &over) {
+		// No image is written, but the reports and the page show where the bytes went.
+		if o.ReportHTML != "" {
+			if herr := writeHTMLReport(ctx, o, over.Report, imageOf(results, over.Report.Digest)); herr != nil {
+				return reps, errors.Join(err, herr)
+			}
 		}
+		return reps, err
 	}
 	if err != nil {
 		return nil, err
@@ -281,7 +284,8 @@ func sizeBudget(app, flag string) (budget.Budget, error) {
 
 // write checks every platform's image against the budget, writes them to
 // every target (one image, or an image index of all), then saves the caches,
-// and reports. Over budget, nothing is written.
+// and reports. Over budget, nothing is written: the error is the first
+// platform's *budget.ExceededError, returned with every platform's report.
 func write(ctx context.Context, results []*lifecycle.Result, o BuildOptions, bud budget.Budget) (report.Reports, error) {
 	reps := make(report.Reports, len(results))
 	imgs := make([]v1.Image, len(results))
@@ -294,14 +298,16 @@ func write(ctx context.Context, results []*lifecycle.Result, o BuildOptions, bud
 		if len(results) > 1 {
 			rep.Platform = o.Platforms[i].String()
 		}
+		reps[i], imgs[i] = rep, res.Image
+	}
+	for i, res := range results {
 		names := make([]string, len(res.Layers))
 		for j, l := range res.Layers {
 			names[j] = report.RowName(l.ID)
 		}
-		if err := budget.Check(ctx, res.Image, rep, names, bud); err != nil {
-			return nil, err
+		if err := budget.Check(ctx, res.Image, reps[i], names, bud); err != nil {
+			return reps, err
 		}
-		reps[i], imgs[i] = rep, res.Image
 	}
 	all := image.PlatformImages{Platforms: o.Platforms, Images: imgs, Main: mainPlatform(o.Platforms), What: "image"}
 	if err := all.WriteAll(ctx, o.Targets, o.Log); err != nil {
