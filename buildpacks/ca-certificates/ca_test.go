@@ -2,52 +2,21 @@ package cacerts
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/distill-build/distill/internal/testenv"
 
 	"github.com/BurntSushi/toml"
 	"github.com/buildpacks/libcnb/v2"
 	"github.com/paketo-buildpacks/libpak/v2"
 	"github.com/paketo-buildpacks/libpak/v2/log"
 )
-
-// selfSigned returns a PEM self-signed CA certificate and the parsed certificate.
-func selfSigned(t *testing.T, cn string) ([]byte, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"distill test"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), c
-}
 
 func writeFile(t *testing.T, path string, content []byte) {
 	t.Helper()
@@ -122,8 +91,8 @@ func runBuild(t *testing.T, platform, layers, systemBundle string) (string, erro
 }
 
 func TestBuild(t *testing.T) {
-	proxyPEM, proxyCert := selfSigned(t, "Test Intercepting Proxy CA")
-	systemPEM, _ := selfSigned(t, "Test System Root")
+	proxyPEM, proxyCert := testenv.SelfSignedCA(t, "Test Intercepting Proxy CA")
+	systemPEM, _ := testenv.SelfSignedCA(t, "Test System Root")
 	for _, embed := range []bool{false, true} {
 		t.Run(map[bool]string{false: "build only", true: "embedded"}[embed], func(t *testing.T) {
 			root := t.TempDir()
@@ -201,7 +170,7 @@ func TestBuild(t *testing.T) {
 }
 
 func TestBuildNonPEMFile(t *testing.T) {
-	proxyPEM, _ := selfSigned(t, "Test Proxy CA")
+	proxyPEM, _ := testenv.SelfSignedCA(t, "Test Proxy CA")
 	tests := []struct {
 		name    string
 		file    string

@@ -2,37 +2,18 @@ package platform
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
-// testCA is a self-signed CA certificate named cn, PEM-encoded.
-func testCA(t *testing.T, cn string) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
 func TestSiteCAs(t *testing.T) {
-	public1, public2, dropped, site := testCA(t, "public 1"), testCA(t, "public 2"), testCA(t, "dropped"), testCA(t, "proxy")
+	public1, _ := testenv.SelfSignedCA(t, "public 1")
+	public2, _ := testenv.SelfSignedCA(t, "public 2")
+	dropped, _ := testenv.SelfSignedCA(t, "dropped")
+	site, _ := testenv.SelfSignedCA(t, "proxy")
 	distro := filepath.Join(t.TempDir(), "ca-certificates")
 	if err := os.MkdirAll(filepath.Join(distro, "mozilla"), 0o755); err != nil {
 		t.Fatal(err)

@@ -1,16 +1,12 @@
 package stack
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/distill-build/distill/internal/testenv"
 )
 
 var cnb = User{Name: "cnb", UID: 1000, GID: 1000, Home: "/home/cnb"}
@@ -63,25 +59,9 @@ func TestAppendAccount(t *testing.T) {
 	}
 }
 
-func testCert(t *testing.T, cn string) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<33, 0), IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
 func TestCABundle(t *testing.T) {
-	a, b := testCert(t, "A"), testCert(t, "B")
+	a, _ := testenv.SelfSignedCA(t, "A")
+	b, _ := testenv.SelfSignedCA(t, "B")
 	// Files may lack a trailing newline and carry comments: the bundle is normalised PEM.
 	bundle, err := caBundle([]namedData{
 		{"a.crt", append([]byte("# comment\n"), a[:len(a)-1]...)},
