@@ -3,13 +3,14 @@ package builderimage
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"debug/elf"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 
 	"github.com/distill-build/distill/internal/elftest"
 
@@ -20,32 +21,15 @@ import (
 )
 
 // lifecycleTarball writes a lifecycle tarball whose lifecycle/lifecycle is
-// body ("" for none) and returns its path.
+// body (nil for none) and returns its path.
 func lifecycleTarball(t *testing.T, body []byte) string {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	entries := []struct {
-		name string
-		body []byte
-	}{{"lifecycle.toml", []byte("[lifecycle]\nversion = \"0.20.11\"\n")}}
+	files := []testenv.TarFile{{Name: "lifecycle.toml", Body: []byte("[lifecycle]\nversion = \"0.20.11\"\n")}}
 	if body != nil {
-		entries = append(entries, struct {
-			name string
-			body []byte
-		}{"lifecycle/lifecycle", body})
+		files = append(files, testenv.TarFile{Name: "lifecycle/lifecycle", Body: body})
 	}
-	for _, e := range entries {
-		tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o755, Size: int64(len(e.body)), Typeflag: tar.TypeReg})
-		tw.Write(e.body)
-	}
-	tw.Close()
-	gz.Close()
 	p := filepath.Join(t.TempDir(), "lifecycle.tgz")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteTarGz(t, p, files...)
 	return p
 }
 

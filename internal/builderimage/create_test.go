@@ -3,13 +3,14 @@ package builderimage
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 
 	"github.com/distill-build/distill/internal/cnbmeta"
 
@@ -62,20 +63,10 @@ func fixtureBuilder(t *testing.T) string {
   uri = "lifecycle.tgz"
 `, 0o644)
 
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, f := range []struct{ name, body string }{
-		{"lifecycle.toml", "[apis.buildpack]\nsupported = [\"0.10\"]\n[apis.platform]\nsupported = [\"0.9\", \"0.13\"]\n[lifecycle]\nversion = \"0.20.11\"\n"},
-		{"lifecycle/lifecycle", "binary"},
-		{"lifecycle/launcher", "binary"},
-	} {
-		tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o755, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
-		tw.Write([]byte(f.body))
-	}
-	tw.Close()
-	gz.Close()
-	write("lifecycle.tgz", buf.String(), 0o644)
+	testenv.WriteTarGz(t, filepath.Join(dir, "lifecycle.tgz"),
+		testenv.TarFile{Name: "lifecycle.toml", Body: []byte("[apis.buildpack]\nsupported = [\"0.10\"]\n[apis.platform]\nsupported = [\"0.9\", \"0.13\"]\n[lifecycle]\nversion = \"0.20.11\"\n")},
+		testenv.TarFile{Name: "lifecycle/lifecycle", Body: []byte("binary")},
+		testenv.TarFile{Name: "lifecycle/launcher", Body: []byte("binary")})
 	return filepath.Join(dir, "builder.toml")
 }
 

@@ -1,9 +1,6 @@
 package platform
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"debug/elf"
 	"os"
 	"path/filepath"
@@ -11,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/distill-build/distill/internal/testenv"
 
 	"github.com/distill-build/distill/internal/elftest"
 
@@ -137,21 +136,8 @@ func elfFor(arch string) []byte {
 // lifecycle/lifecycle is exe.
 func lifecycleTarball(t *testing.T, dir, name string, exe []byte) string {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, f := range []struct {
-		name string
-		body []byte
-	}{{"lifecycle.toml", []byte("[lifecycle]\nversion = \"0.20.11\"\n")}, {"lifecycle/lifecycle", exe}} {
-		tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o755, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
-		tw.Write(f.body)
-	}
-	tw.Close()
-	gz.Close()
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.WriteTarGz(t, p, testenv.TarFile{Name: "lifecycle.toml", Body: []byte("[lifecycle]\nversion = \"0.20.11\"\n")},
+		testenv.TarFile{Name: "lifecycle/lifecycle", Body: exe})
 	return p
 }
