@@ -83,6 +83,10 @@ func (b *Builder) installModules(r *buildRun) (modulesPlan, error) {
 	full := r.needFull || r.pm.Kind == PMBerry
 	args := append(installCommand(r.pm, !full), targetInstallArgs(r.pm)...)
 	b.Logger.Bodyf("%s %s", r.pm.Kind, strings.Join(args, " "))
+	if env := targetInstallEnv(); env != nil && r.pm.Kind == PMNpm {
+		b.Logger.Bodyf("For linux/%s: npm_config_cpu=%s npm_config_os=linux pick the optional packages; npm_config_arch and npm_config_target_arch are for node-gyp, prebuild-install and node-pre-gyp (npm warns that it does not know them)",
+			targetArch(), env["npm_config_cpu"])
+	}
 	installEnv := withoutVar(r.env.list(nil), "NODE_ENV") // NODE_ENV=production would drop dev dependencies
 	if err := runTool(b.Out, r.appDir, installEnv, append(append([]string{}, r.pm.Argv...), args...)); err != nil {
 		return plan, fmt.Errorf("%s %s failed: %w", r.pm.Kind, strings.Join(args, " "), err)
