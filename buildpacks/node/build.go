@@ -368,30 +368,48 @@ func (b *Builder) launchModules(r *buildRun) error {
 		r.modules.LayerTypes = libcnb.LayerTypes{Cache: true}
 		launch, tree = traced, t
 	}
+	if err := b.placeModules(r, launch, tree); err != nil {
+		return err
+	}
+	r.result.Layers = append(r.result.Layers, r.modules)
+	if r.needFull {
+		r.result.Layers = append(r.result.Layers, r.buildModules)
+	}
+	return nil
+}
+
+// placeModules links <app>/node_modules to tree, the production tree of the launch layer, and
+// writes its SBOM; a tree that holds nothing (no installed package, and no link to a package of
+// the app's own: file: dependencies, workspaces) stays cached, out of the image.
+func (b *Builder) placeModules(r *buildRun, launch libcnb.Layer, tree string) error {
 	n, err := writeModulesSBOM(launch.SBOMPath(libcnb.CycloneDXJSON), tree, r.pkg)
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		if err := linkModules(r.appDir, tree); err != nil {
-			return err
-		}
-		b.Logger.Bodyf("node_modules: %d production package(s) in the %s launch layer (SBOM written)", n, launch.Name)
-		if launch.Name == LayerTraced {
-			r.result.Layers = append(r.result.Layers, launch)
-		}
-	} else {
-		// Nothing to launch with: keep the (empty) tree cached for reuse, out of the image.
+	links, err := appLinks(tree)
+	if err != nil {
+		return err
+	}
+	if n == 0 && links == 0 {
 		if err := os.RemoveAll(filepath.Join(r.appDir, "node_modules")); err != nil {
 			return err
 		}
 		_ = os.Remove(r.modules.SBOMPath(libcnb.CycloneDXJSON))
 		r.modules.LayerTypes = libcnb.LayerTypes{Cache: true}
 		b.Logger.Body("node_modules: no production dependencies; nothing added to the image")
+		return nil
 	}
-	r.result.Layers = append(r.result.Layers, r.modules)
-	if r.needFull {
-		r.result.Layers = append(r.result.Layers, r.buildModules)
+	if err := linkModules(r.appDir, tree); err != nil {
+		return err
+	}
+	if n > 0 {
+		b.Logger.Bodyf("node_modules: %d production package(s) in the %s launch layer (SBOM written)", n, launch.Name)
+	}
+	if links > 0 {
+		b.Logger.Bodyf("node_modules: %d link(s) to the app's own packages (file:, workspaces) in the %s launch layer", links, launch.Name)
+	}
+	if launch.Name == LayerTraced {
+		r.result.Layers = append(r.result.Layers, launch)
 	}
 	return nil
 }
