@@ -144,19 +144,52 @@ func (c *container) targetRoot() string {
 	return targetRootDir
 }
 
-// moduleFailed is the error of a module's bin/<name> that failed. An exit
-// status is reported without the module's path inside the container: the
-// module has printed why, above.
+// ModuleError is a buildpack's or an extension's bin/<Binary> that failed.
+// With an exit status, the module has printed why, above: the error says so
+// and names no path inside the container, only, when they differ, where the
+// app directory the module saw (BoxApp, /workspace) is on this machine (App).
+type ModuleError struct {
+	Kind, Key, Binary string // "buildpack", "distill/node@1.0.0", "build"
+	Code              int    // the exit status, -1 when it did not exit
+	Err               error
+	App, BoxApp       string // the user's app directory and the module's view of it
+}
+
+func (e *ModuleError) Error() string {
+	if e.Code < 0 {
+		return fmt.Sprintf("%s %s failed in bin/%s: %v", e.Kind, e.Key, e.Binary, e.Err)
+	}
+	msg := fmt.Sprintf("%s %s failed in bin/%s (exit status %d): its output above says why", e.Kind, e.Key, e.Binary, e.Code)
+	if e.App != "" && e.App != e.BoxApp {
+		msg += fmt.Sprintf(" (its %s is the app directory %s)", e.BoxApp, e.App)
+	}
+	return msg
+}
+
+func (e *ModuleError) Unwrap() error { return e.Err }
+
+// moduleFailed is the *ModuleError of d's bin/<name>.
 func moduleFailed(d *buildpack.Descriptor, name string, err error) error {
 	kind := "buildpack"
 	if d.IsExtension() {
 		kind = "extension"
 	}
+	e := &ModuleError{Kind: kind, Key: d.Key(), Binary: name, Code: -1, Err: err}
 	var exit *sandbox.ExitError
 	if errors.As(err, &exit) {
-		return fmt.Errorf("%s %s failed in bin/%s (exit status %d): its output above says why", kind, d.Key(), name, exit.Code)
+		e.Code = exit.Code
 	}
-	return fmt.Errorf("%s %s failed in bin/%s: %w", kind, d.Key(), name, err)
+	return e
+}
+
+// inApp names, on a *ModuleError in err, the user's app directory app and
+// the module's view of it (boxApp); other errors pass unchanged.
+func inApp(err error, app, boxApp string) error {
+	var me *ModuleError
+	if errors.As(err, &me) {
+		me.App, me.BoxApp = app, boxApp
+	}
+	return err
 }
 
 // phase prints a pack-like phase header.

@@ -119,9 +119,13 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	}()
 
 	box := &container{runner: o.Runner, dirs: dirs, mods: o.Modules, env: env, target: o.Target, uid: o.UID, gid: o.GID}
-	detected, runRef, err := detectAndGenerate(ctx, box, o)
+	app, err := filepath.Abs(o.AppDir)
 	if err != nil {
 		return nil, err
+	}
+	detected, runRef, err := detectAndGenerate(ctx, box, o)
+	if err != nil {
+		return nil, inApp(err, app, dirs.box.app)
 	}
 
 	cache := o.Cache
@@ -144,7 +148,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	bp := &builderPhase{container: box, log: o.Log}
 	built, err := bp.Build(ctx, detected)
 	if err != nil {
-		return nil, err
+		return nil, inApp(err, app, dirs.box.app)
 	}
 
 	phase(o.Log, "EXPORTING", "onto "+runRef)

@@ -508,7 +508,7 @@ func TestSeamReadOnly(t *testing.T) {
 			s.runner.on(mods["test/a"], "detect", passWith(selfPlan("a")))
 			s.runner.on(mods["test/a"], "build", func(c *fakeCall) error { return c.write(c.path(dirVar, "x"), "x") })
 			_, err := s.build(t)
-			checkParts(t, err, "buildpack test/a@1.0 failed in bin/build (exit status 1): its output above says why")
+			checkParts(t, err, "buildpack test/a@1.0 failed in bin/build (exit status 1): its output above says why (its /workspace is the app directory /")
 		})
 	}
 }
