@@ -35,7 +35,7 @@ func TestBudget(t *testing.T) {
 	}{
 		{name: "project.toml", wantSource: "project.toml [io.distill.build] max-size 1MB"},
 		{name: "--max-size", args: []string{"--max-size", "2MB"}, wantSource: "over the budget of 2.0 MB (--max-size 2MB)"},
-		{name: "two platforms", args: []string{"--max-size", "2MB", "--platform", "linux/amd64,linux/arm64"}, wantSource: "the linux/amd64 image sha256:", platforms: 2},
+		{name: "two platforms", args: []string{"--max-size", "2MB", "--platform", "linux/amd64,linux/arm64"}, wantSource: "the linux/arm64/v8 image sha256:", platforms: 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "image")

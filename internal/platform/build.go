@@ -284,8 +284,9 @@ func sizeBudget(app, flag string) (budget.Budget, error) {
 
 // write checks every platform's image against the budget, writes them to
 // every target (one image, or an image index of all), then saves the caches,
-// and reports. Over budget, nothing is written: the error is the first
-// platform's *budget.ExceededError, returned with every platform's report.
+// and reports. Over budget, nothing is written: the error joins the
+// *budget.ExceededError of every platform over it, returned with every
+// platform's report.
 func write(ctx context.Context, results []*lifecycle.Result, o BuildOptions, bud budget.Budget) (report.Reports, error) {
 	reps := make(report.Reports, len(results))
 	imgs := make([]v1.Image, len(results))
@@ -300,14 +301,23 @@ func write(ctx context.Context, results []*lifecycle.Result, o BuildOptions, bud
 		}
 		reps[i], imgs[i] = rep, res.Image
 	}
+	var over []error
 	for i, res := range results {
 		names := make([]string, len(res.Layers))
 		for j, l := range res.Layers {
 			names[j] = report.RowName(l.ID)
 		}
-		if err := budget.Check(ctx, res.Image, reps[i], names, bud); err != nil {
-			return reps, err
+		err := budget.Check(ctx, res.Image, reps[i], names, bud)
+		var ex *budget.ExceededError
+		if err != nil && !errors.As(err, &ex) {
+			return nil, err
 		}
+		if err != nil {
+			over = append(over, err)
+		}
+	}
+	if len(over) > 0 {
+		return reps, errors.Join(over...)
 	}
 	all := image.PlatformImages{Platforms: o.Platforms, Images: imgs, Main: mainPlatform(o.Platforms), What: "image"}
 	if err := all.WriteAll(ctx, o.Targets, o.Log); err != nil {
