@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/spf13/cobra"
 
 	"github.com/distill-build/distill/internal/image"
@@ -33,14 +35,15 @@ For an image index (distill build --platform A,B), --platform picks the image
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := inspect.Options{SizeCache: filepath.Join(platform.CacheRoot(), "sizes")}
 			if len(platforms) > 0 {
-				ps, err := platform.ParsePlatforms(platforms)
-				if err != nil {
-					return err
-				}
-				if len(ps) != 1 {
+				// Any platform an index may hold, not only those distill builds for.
+				if len(platforms) != 1 {
 					return fmt.Errorf("--platform: inspect shows one image; name one platform")
 				}
-				o.Image = append(o.Image, image.WithPlatform(ps[0]))
+				p, err := v1.ParsePlatform(platforms[0])
+				if err != nil || p.OS == "" || p.Architecture == "" {
+					return fmt.Errorf("--platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64", platforms[0])
+				}
+				o.Image = append(o.Image, image.WithPlatform(*p))
 			}
 			ref, err := inspect.ResolveImage(cmd.Context(), args[0], o)
 			if err != nil {

@@ -101,4 +101,9 @@ func TestWriteIndex(t *testing.T) {
 			t.Errorf("resolved %s image %s, want %s", arch, got, d)
 		}
 	}
+	// A platform the index does not hold is an error that lists the ones it does.
+	_, err = Resolve(context.Background(), "oci:"+dir, WithPlatform(v1.Platform{OS: "linux", Architecture: "s390x"}))
+	if err == nil || !strings.Contains(err.Error(), "0 images for linux/s390x in an image index of linux/") {
+		t.Errorf("resolving linux/s390x = %v, want an error listing the index's platforms", err)
+	}
 }

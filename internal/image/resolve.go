@@ -198,7 +198,13 @@ func pickImage(ii v1.ImageIndex, platform v1.Platform) (v1.Image, error) {
 		}
 	}
 	if len(cands) != 1 {
-		return nil, fmt.Errorf("%d manifests for %s, want one", len(cands), platform)
+		var held []string
+		for _, d := range m.Manifests {
+			if d.Platform != nil {
+				held = append(held, d.Platform.String())
+			}
+		}
+		return nil, fmt.Errorf("%d images for %s in an image index of %s: name one of its platforms", len(cands), platform, strings.Join(held, ", "))
 	}
 	d := cands[0]
 	if d.MediaType.IsIndex() {
