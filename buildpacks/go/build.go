@@ -77,6 +77,9 @@ func (b *Builder) Build(ctx libcnb.BuildContext) (libcnb.BuildResult, error) {
 	if err != nil {
 		return result, err
 	}
+	if err := missingGoSum(appDir, proj); err != nil {
+		return result, err
+	}
 	b.Logger.Bodyf("Go project: %s", proj.Shape)
 	versionFile := proj.File
 	if versionFile == "" {
@@ -377,4 +380,22 @@ func sumKey(appDir string, proj project) (string, error) {
 		return "none", nil
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// missingGoSum is the error of a module that requires other modules and has no go.sum (nor a
+// vendor directory, which go build uses without one): the go command would refuse every import of
+// them ("missing go.sum entry"), after the toolchain download.
+func missingGoSum(appDir string, proj project) error {
+	if proj.Shape != ShapeModule || len(proj.Mod.Requires) == 0 || fileExists(filepath.Join(appDir, "go.sum")) ||
+		fileExists(filepath.Join(appDir, "vendor", "modules.txt")) {
+		return nil
+	}
+	return fmt.Errorf("%s requires %d module(s) (%s) and the app has no go.sum beside it: run `go mod tidy` and add go.sum to the app", proj.File, len(proj.Mod.Requires), strings.Join(firstN(proj.Mod.Requires, 3), ", "))
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], "...")
+	}
+	return s
 }

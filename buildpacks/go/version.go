@@ -173,6 +173,9 @@ type goModInfo struct {
 	ModulePath string
 	Go         string // go directive, "" if absent
 	Toolchain  string // toolchain directive without "go", "" if absent or "default"
+	// Requires are the required module paths whose sums go.sum must hold: all but those
+	// replaced by a local directory.
+	Requires []string
 }
 
 func readGoMod(appDir string) (goModInfo, error) {
@@ -198,6 +201,17 @@ func parseGoMod(path string, data []byte) (goModInfo, error) {
 	}
 	if f.Toolchain != nil && f.Toolchain.Name != "default" {
 		info.Toolchain = strings.TrimPrefix(f.Toolchain.Name, "go")
+	}
+	local := map[string]bool{}
+	for _, r := range f.Replace {
+		if r.New.Version == "" { // a directory: no checksum
+			local[r.Old.Path] = true
+		}
+	}
+	for _, r := range f.Require {
+		if !local[r.Mod.Path] {
+			info.Requires = append(info.Requires, r.Mod.Path)
+		}
 	}
 	return info, nil
 }
