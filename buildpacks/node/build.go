@@ -16,6 +16,7 @@ import (
 	"github.com/paketo-buildpacks/libpak/v2/log"
 
 	"github.com/distill-build/distill/buildpacks/node/berry"
+	"github.com/distill-build/distill/buildpacks/node/workspace"
 	"github.com/distill-build/distill/internal/buildpack"
 )
 
@@ -386,7 +387,7 @@ func (b *Builder) placeModules(r *buildRun, launch libcnb.Layer, tree string) er
 	if err != nil {
 		return err
 	}
-	links, err := appLinks(tree)
+	links, err := workspace.OutsideLinks(tree)
 	if err != nil {
 		return err
 	}

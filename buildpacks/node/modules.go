@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -287,43 +286,4 @@ func withoutVar(env []string, name string) []string {
 		}
 	}
 	return out
-}
-
-// appLinks counts the packages of a node_modules tree that are symlinks out of it (npm, Yarn
-// and pnpm link file: dependencies and workspaces to their directories in the app), at its top
-// and in its @scope directories. pnpm's links into its own .pnpm store do not count. A tree that
-// does not exist has none.
-func appLinks(tree string) (int, error) {
-	real, err := filepath.EvalSymlinks(tree)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("resolving %s: %w", tree, err)
-	}
-	var n int
-	var count func(dir string, scopes bool) error
-	count = func(dir string, scopes bool) error {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", dir, err)
-		}
-		for _, e := range entries {
-			p := filepath.Join(dir, e.Name())
-			switch {
-			case strings.HasPrefix(e.Name(), "."):
-			case scopes && e.IsDir() && strings.HasPrefix(e.Name(), "@"):
-				if err := count(p, false); err != nil {
-					return err
-				}
-			case e.Type()&fs.ModeSymlink != 0:
-				target, err := filepath.EvalSymlinks(p)
-				if err == nil && !strings.HasPrefix(target+string(filepath.Separator), real+string(filepath.Separator)) {
-					n++
-				}
-			}
-		}
-		return nil
-	}
-	return n, count(real, true)
 }

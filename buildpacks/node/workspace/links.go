@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -57,4 +58,43 @@ func Anchor(tree, origin string) (int, error) {
 func within(dir, p string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// OutsideLinks counts the packages of a node_modules tree that are symlinks out of it (npm, Yarn
+// and pnpm link file: dependencies and workspaces to their directories in the app), at its top
+// and in its @scope directories. pnpm's links into its own .pnpm store do not count. A tree that
+// does not exist has none.
+func OutsideLinks(tree string) (int, error) {
+	real, err := filepath.EvalSymlinks(tree)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("resolving %s: %w", tree, err)
+	}
+	var n int
+	var count func(dir string, scopes bool) error
+	count = func(dir string, scopes bool) error {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", dir, err)
+		}
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			switch {
+			case strings.HasPrefix(e.Name(), "."):
+			case scopes && e.IsDir() && strings.HasPrefix(e.Name(), "@"):
+				if err := count(p, false); err != nil {
+					return err
+				}
+			case e.Type()&fs.ModeSymlink != 0:
+				target, err := filepath.EvalSymlinks(p)
+				if err == nil && !within(real, target) {
+					n++
+				}
+			}
+		}
+		return nil
+	}
+	return n, count(real, true)
 }

@@ -1,4 +1,4 @@
-package node
+package workspace
 
 import (
 	"os"
@@ -8,10 +8,10 @@ import (
 	"github.com/distill-build/distill/internal/testenv"
 )
 
-// TestAppLinks: links out of node_modules (file: dependencies, workspaces) count, at the top
+// TestOutsideLinks: links out of node_modules (file: dependencies, workspaces) count, at the top
 // and under @scope; installed directories, pnpm's links into its .pnpm store and dot entries
 // do not; a missing tree has none.
-func TestAppLinks(t *testing.T) {
+func TestOutsideLinks(t *testing.T) {
 	link := func(t *testing.T, target, name string) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
@@ -56,12 +56,12 @@ func TestAppLinks(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.setup(t, app, tree)
-			got, err := appLinks(tree)
+			got, err := OutsideLinks(tree)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != tt.want {
-				t.Errorf("appLinks = %d, want %d", got, tt.want)
+				t.Errorf("OutsideLinks = %d, want %d", got, tt.want)
 			}
 		})
 	}
